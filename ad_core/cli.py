@@ -1,0 +1,194 @@
+"""Command line: ``python -m ad_core {datasets,detectors,train,bench,runs}``.
+
+User mistakes exit with code 2 and one line on stderr; ``train --json`` ends stdout with one JSON
+object (dataset, normal, detector, preset, seed, auroc, aupr, f1, fit_seconds, score_seconds,
+run_id).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from ad_core.errors import UserError
+
+
+class ProgressBar:
+    """A :class:`TrainingMonitor` drawing a one-line progress bar with ETA on stderr."""
+
+    def __init__(self, label: str = "train", stream: Any = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.total = 1
+        self.t0 = time.perf_counter()
+        self._last = 0.0
+
+    def on_start(self, total: int) -> None:
+        self.total, self.t0, self._last = max(1, total), time.perf_counter(), 0.0
+
+    def on_step(self, step: int, loss: float, **metrics: float) -> None:
+        now = time.perf_counter()
+        if now - self._last < 0.2 and step < self.total:
+            return
+        self._last = now
+        frac = min(1.0, step / self.total)
+        el = now - self.t0
+        eta = el / frac - el if frac > 0 else 0.0
+        bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
+        self.stream.write(f"\r{self.label} [{bar}] {step}/{self.total} loss {loss:.4g} "
+                          f"{el:.0f}s elapsed, ETA {eta:.0f}s ")
+        self.stream.flush()
+
+    def should_stop(self) -> bool:
+        return False
+
+    def on_end(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _parse_params(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for it in items or []:
+        if "=" not in it:
+            raise UserError(f"--param expects KEY=VALUE, got {it!r}.")
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from ad_core.data import data_root, list_datasets
+
+    root = data_root()
+    print(f"{'name':<16}{'modality':<10}{'here?':<8}classes / files")
+    for info in list_datasets():
+        avail = info.available(root)
+        classes = ", ".join(info.class_names) if info.class_names else "(from the files)"
+        here = "yes" if avail else "no"
+        print(f"{info.name:<16}{info.modality:<10}{here:<8}{classes}")
+        if not avail and info.files_hint:
+            print(f"{'':<34}missing: {info.files_hint}")
+    print(f"\nData folder: {root} (set ANOMALY_LAB_DATA to change). Your own data: "
+          "--dataset csv:PATH or images:PATH.")
+    return 0
+
+
+def cmd_detectors(args: argparse.Namespace) -> int:
+    from ad_core.detectors import available_detectors
+
+    for name, cls in available_detectors().items():
+        print(f"{name:<10}{cls.title} — {cls.paper}")
+        for p in cls.params:
+            rng = f" [{p.low}, {p.high}]" if p.low is not None else ""
+            ch = f" {{{', '.join(map(str, p.choices))}}}" if p.choices else ""
+            print(f"    {p.name}={p.default}{rng}{ch}  {p.help}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ad_core.experiment import ExperimentSpec, run_experiment
+
+    ds_opts: dict[str, Any] = {}
+    if args.label_column:
+        if not args.dataset.startswith("csv:"):
+            raise UserError("--label-column only applies to --dataset csv:PATH.")
+        ds_opts["label_column"] = args.label_column
+    spec = ExperimentSpec(dataset=args.dataset, normal=args.normal or ["0"],
+                          detector=args.detector, preset=args.preset,
+                          params=_parse_params(args.param), task=args.task, seed=args.seed,
+                          dataset_options=ds_opts)
+    if args.negatives:
+        spec.task_options["negatives"] = (args.negatives if args.negatives in ("synthetic",) or
+                                          args.negatives.startswith("dataset:")
+                                          else args.negatives.split(","))
+    res = run_experiment(spec, ProgressBar(args.detector), save=not args.no_save)
+    m = res.metrics
+    out = {"dataset": args.dataset, "normal": list(res.task.normal), "detector": args.detector,
+           "preset": args.preset, "task": args.task, "seed": args.seed,
+           "auroc": round(m["auroc"], 6), "aupr": round(m["aupr"], 6), "f1": round(m["f1"], 6),
+           "fit_seconds": round(m["fit_seconds"], 3), "score_seconds": round(m["score_seconds"], 3),
+           "n_train": m["n_train"], "n_test": m["n_test"], "run_id": res.run_id}
+    if m.get("per_kind_auroc") and args.task == "testbed":
+        out["per_kind_auroc"] = {k: round(v, 6) for k, v in m["per_kind_auroc"].items()}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{res.task.description}")
+        print(f"AUROC {m['auroc']:.4f}  AUPR {m['aupr']:.4f}  F1 {m['f1']:.4f}  "
+              f"fit {m['fit_seconds']:.1f}s  score {m['score_seconds']:.2f}s")
+        if res.run_id:
+            print(f"saved run {res.run_id}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ad_core.bench import run_grid
+
+    run_grid(dataset=args.dataset, detectors=args.detector, classes=args.classes,
+             seeds=args.seeds, preset=args.preset, params=_parse_params(args.param),
+             task=args.task, workers=args.workers, name=args.name)
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from ad_core.runs import list_runs
+
+    for r in list_runs():
+        m = r.metrics
+        print(f"{r.run_id:<40} {r.config.get('detector', ''):<9} {r.config.get('dataset', ''):<14}"
+              f" AUROC {m.get('auroc', float('nan')):.4f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ad_core", description="Anomaly Lab command line.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("datasets", help="list datasets and whether they are available here")
+    sub.add_parser("detectors", help="list detectors and their parameters")
+    sub.add_parser("runs", help="list saved runs")
+    t = sub.add_parser("train", help="train one detector on one task and report AUROC")
+    t.add_argument("--dataset", required=True, help="registry name, csv:PATH or images:PATH")
+    t.add_argument("--normal", action="append", help="normal class (index or name); repeatable")
+    t.add_argument("--detector", required=True)
+    t.add_argument("--preset", default="quick", help="quick or paper")
+    t.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    t.add_argument("--task", default="one-vs-rest", help="one-vs-rest, testbed or negatives")
+    t.add_argument("--negatives", default=None,
+                   help="negatives task: classes (comma-separated), synthetic or dataset:NAME")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--label-column", default=None, help="label column of a csv: dataset")
+    t.add_argument("--json", action="store_true", help="end stdout with one JSON line")
+    t.add_argument("--no-save", action="store_true", help="do not save the run")
+    b = sub.add_parser("bench", help="classes × detectors × seeds grid → docs/results/")
+    b.add_argument("--dataset", required=True)
+    b.add_argument("--detector", action="append", required=True)
+    b.add_argument("--classes", default="all", help="'all' or comma-separated classes")
+    b.add_argument("--seeds", type=int, default=3)
+    b.add_argument("--preset", default="quick")
+    b.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    b.add_argument("--task", default="one-vs-rest")
+    b.add_argument("--workers", type=int, default=0, help="processes (0 = CPU count)")
+    b.add_argument("--name", default=None, help="output file stem under docs/results/")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"datasets": cmd_datasets, "detectors": cmd_detectors, "train": cmd_train,
+                "bench": cmd_bench, "runs": cmd_runs}
+    try:
+        return handlers[args.cmd](args)
+    except UserError as e:
+        sys.stderr.write(f"\nerror: {e}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

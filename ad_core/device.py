@@ -1,0 +1,47 @@
+"""Device selection (cuda > mps > cpu, chosen once) and the mixed-precision policy."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+
+import torch
+
+
+@functools.lru_cache(maxsize=1)
+def default_device() -> torch.device:
+    """The best available device, chosen once per process.
+
+    ``ANOMALY_LAB_DEVICE`` (``cpu``, ``cuda``, ``mps``) overrides the choice.
+    """
+    forced = os.environ.get("ANOMALY_LAB_DEVICE")
+    if forced:
+        return torch.device(forced)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None``/``"auto"`` → :func:`default_device`; anything else as given."""
+    if device is None or device == "auto":
+        return default_device()
+    return torch.device(device)
+
+
+def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
+    """bf16 autocast for conv nets on CUDA; a no-op elsewhere."""
+    if enabled and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def set_threads(n: int | None = None) -> None:
+    """Cap torch's intra-op threads (workers call this; default: ``ANOMALY_LAB_THREADS`` or cores)."""
+    if n is None:
+        n = int(os.environ.get("ANOMALY_LAB_THREADS", "0")) or (os.cpu_count() or 1)
+    torch.set_num_threads(max(1, n))

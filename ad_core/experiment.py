@@ -1,0 +1,160 @@
+"""One experiment end to end (DESIGN.md §3): dataset → task → fit → score → metrics → saved run.
+
+The CLI, the app's background jobs and the benchmarks all call :func:`run_experiment`, so a run
+looks the same whichever door it came through.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ad_core import metrics as M
+from ad_core.data import load_dataset
+from ad_core.detectors import make_detector
+from ad_core.detectors.base import Detector, TrainingMonitor
+from ad_core.errors import BadParameterError
+from ad_core.runs import new_run_id, save_run
+from ad_core.tasks import Task, build_task
+
+
+@dataclass
+class ExperimentSpec:
+    """What to run: the dataset, normal class(es), task protocol, detector, preset and params."""
+
+    dataset: str
+    normal: list[str]
+    detector: str
+    preset: str = "quick"
+    params: dict[str, Any] = field(default_factory=dict)
+    task: str = "one-vs-rest"
+    seed: int = 0
+    task_options: dict[str, Any] = field(default_factory=dict)
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    explain_n: int = 160
+    embed_n: int = 5000
+
+
+@dataclass
+class ExperimentResult:
+    """A finished experiment: its saved run id (if saved), metrics, the fitted detector and task."""
+
+    run_id: str | None
+    metrics: dict[str, Any]
+    detector: Detector
+    task: Task
+    scores: np.ndarray
+
+
+def machine_info() -> dict[str, Any]:
+    """Where a number was measured: CPU count, torch threads, device, platform."""
+    from ad_core.device import default_device
+
+    dev = default_device()
+    info = {"platform": platform.platform(), "python": platform.python_version(),
+            "torch": torch.__version__, "cpus": __import__("os").cpu_count(),
+            "torch_threads": torch.get_num_threads(), "device": str(dev)}
+    if dev.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def build_experiment_task(spec: ExperimentSpec) -> Task:
+    """Load the dataset and build the task the spec names (deterministic in ``spec.seed``)."""
+    ds = load_dataset(spec.dataset, **spec.dataset_options)
+    return build_task(ds, spec.task, spec.normal, spec.seed, **spec.task_options)
+
+
+def explain_indices(scores: np.ndarray, kinds: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Test rows to store explain() artefacts for: the most anomalous and most normal items, then
+    a seeded sample stratified by kind, so every view has normals and each anomaly kind."""
+    n = min(n, len(scores))
+    order = np.argsort(scores)
+    k = max(1, n // 8)
+    chosen: list[int] = list(order[-k:]) + list(order[:k])
+    rng = np.random.default_rng(seed)
+    uniq = sorted(set(kinds.tolist()))
+    per = max(1, (n - len(chosen)) // max(1, len(uniq)))
+    for u in uniq:
+        rows = np.flatnonzero(kinds == u)
+        chosen += list(rng.choice(rows, size=min(per, len(rows)), replace=False))
+    out = np.unique(np.asarray(chosen, dtype=np.int64))
+    if len(out) < n:
+        rest = np.setdiff1d(np.arange(len(scores)), out)
+        out = np.union1d(out, rng.choice(rest, size=min(n - len(out), len(rest)), replace=False))
+    return np.sort(out[:n] if len(out) > n else out)
+
+
+def _pack_inputs(x: torch.Tensor, modality: str) -> np.ndarray:
+    if modality == "image":
+        return (x.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    return x.numpy().astype(np.float32)
+
+
+def run_experiment(spec: ExperimentSpec, monitor: TrainingMonitor | None = None, *,
+                   save: bool = True, root: Any = None, run_id: str | None = None,
+                   artifacts: bool = True) -> ExperimentResult:
+    """Run ``spec`` and (by default) save it as a run; returns metrics and the fitted detector."""
+    if spec.explain_n < 0 or spec.embed_n < 0:
+        raise BadParameterError("explain_n and embed_n must be non-negative.")
+    t_start = time.time()
+    task = build_experiment_task(spec)
+    params = dict(spec.params)
+    det_cls = make_detector(spec.detector, spec.preset, **params).__class__
+    if any(p.name == "seed" for p in det_cls.params) and "seed" not in params:
+        params["seed"] = spec.seed
+    det = make_detector(spec.detector, spec.preset, **params)
+    det.fit(task, monitor)
+    t0 = time.perf_counter()
+    scores = det.decision_function(task.test_x)
+    score_seconds = time.perf_counter() - t0
+    met: dict[str, Any] = M.summary(task.test_y, scores, task.test_kind)
+    if len(task.normal) == 1 and task.kind != "testbed" and task.modality == "image":
+        normal_id = list(task.class_names).index(task.normal[0])
+        met["one_vs_one_auroc"] = M.one_vs_one_auroc(task.test_class, scores, normal_id,
+                                                     task.class_names)
+    met.update({"fit_seconds": det.fit_seconds_, "score_seconds": score_seconds,
+                "n_train": len(task.train_x), "n_val": len(task.val_x), "n_test": len(task.test_x),
+                "threshold": det.threshold_, "cancelled": bool(any(
+                    v and v[-1] is True for k, v in det.history_.items() if k.endswith("cancelled")))})
+    rid = None
+    if save:
+        rid = run_id or new_run_id(spec.detector)
+        config = {**asdict(spec), "run_id": rid, "created": t_start, "finished": time.time(),
+                  "params_resolved": det.params_, "task_description": task.description,
+                  "task_spec": task.spec(), "modality": task.modality,
+                  "class_names": list(task.class_names), "negatives_source": task.negatives_source,
+                  "feature_names": list(task.feature_names) if task.feature_names else None,
+                  "input_shape": list(task.input_shape), "machine": machine_info(),
+                  "status": "cancelled" if met["cancelled"] else "done",
+                  "detector_title": det.title}
+        score_arrays: dict[str, Any] = {
+            "test": scores, "test_y": task.test_y, "test_kind": task.test_kind,
+            "test_index": task.test_index, "test_class": task.test_class,
+            "train": det.decision_scores_, "val": det.decision_function(task.val_x)}
+        inputs: dict[str, Any] = {}
+        explain: dict[str, Any] = {}
+        embedding: dict[str, Any] = {}
+        if artifacts:
+            for k, v in det.extra_scores(task).items():
+                score_arrays[f"extra_{k}"] = v
+            inputs = {"test_x": _pack_inputs(task.test_x, task.modality)}
+            if task.negatives_x is not None:
+                inputs["negatives_x"] = _pack_inputs(task.negatives_x[:64], task.modality)
+            if spec.explain_n:
+                idx = explain_indices(scores, task.test_kind, spec.explain_n, spec.seed)
+                explain = {"index": idx, **det.explain(task.test_x[torch.from_numpy(idx)])}
+            if spec.embed_n:
+                rng = np.random.default_rng(spec.seed)
+                eidx = np.sort(rng.choice(len(scores), size=min(spec.embed_n, len(scores)),
+                                          replace=False))
+                embedding = {"index": eidx,
+                             "features": det.embed(task.test_x[torch.from_numpy(eidx)])}
+        save_run(rid, config=config, metrics=met, detector=det, scores=score_arrays,
+                 inputs=inputs, explain=explain, embedding=embedding, root=root)
+    return ExperimentResult(rid, met, det, task, scores)

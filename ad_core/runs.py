@@ -1,0 +1,200 @@
+"""The run store: one folder per trained run, written atomically, read by every view.
+
+Layout of ``<runs_root>/<run_id>/``:
+    config.json          what was run (dataset, task spec, detector, params, seed, status, times)
+    metrics.json         AUROC, AUPR, F1, per-kind AUROC, fit/score seconds …
+    detector/            the detector's own save(): detector.json + weights.safetensors
+    scores.npz           test scores, labels, kinds, indices, validation/training scores, extras
+    inputs.npz           the test inputs (images as uint8, tables as float32) for galleries
+    explain.npz          explain() artefacts for a sample of test items (``index`` = test rows)
+    embedding.npz        embed() of the test set (for PCA / t-SNE / UMAP), cached projections
+
+Nothing is pickled (``allow_pickle=False`` everywhere). Run ids are generated here and checked
+against a strict pattern before they touch a path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ad_core.data.base import REPO_ROOT
+from ad_core.errors import UnknownNameError, UserError
+
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+
+
+def runs_root() -> Path:
+    """Folder holding the runs: ``$ANOMALY_LAB_RUNS`` or ``<repo>/runs``."""
+    return Path(os.environ.get("ANOMALY_LAB_RUNS", REPO_ROOT / "runs")).expanduser()
+
+
+def new_run_id(detector: str) -> str:
+    """A fresh, path-safe id: time stamp, detector name and random hex."""
+    safe = re.sub(r"[^A-Za-z0-9]", "", detector)[:20] or "run"
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{safe}-{secrets.token_hex(3)}"
+
+
+def check_run_id(run_id: str) -> str:
+    """Return ``run_id`` if it is a well-formed id; raise :class:`UnknownNameError` otherwise."""
+    if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id) or ".." in run_id:
+        raise UnknownNameError(f"{run_id!r} is not a valid run id.")
+    return run_id
+
+
+def _npz_ready(d: dict[str, Any]) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for k, v in d.items():
+        if v is None:
+            continue
+        if hasattr(v, "detach"):
+            v = v.detach().cpu().numpy()
+        a = np.asarray(v)
+        if a.dtype == object:
+            a = a.astype(str)
+        out[k] = a
+    return out
+
+
+def save_npz(path: Path, arrays: dict[str, Any]) -> None:
+    """Write arrays (tensors, lists of strings …) to ``path`` with no pickled objects."""
+    np.savez_compressed(path, **_npz_ready(arrays))
+
+
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    """Read an ``.npz`` written by :func:`save_npz` (never unpickles)."""
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _jsonable(v: Any) -> Any:
+    from ad_core.detectors.base import _jsonable as j
+
+    return j(v)
+
+
+def save_run(run_id: str, *, config: dict, metrics: dict, detector: Any | None = None,
+             scores: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+             explain: dict[str, Any] | None = None, embedding: dict[str, Any] | None = None,
+             root: Path | None = None) -> Path:
+    """Write a complete run folder atomically (temp folder, then rename) and return its path."""
+    root = Path(root) if root is not None else runs_root()
+    root.mkdir(parents=True, exist_ok=True)
+    check_run_id(run_id)
+    final = root / run_id
+    if final.exists():
+        raise UserError(f"A run named {run_id} already exists.")
+    tmp = root / f".tmp-{run_id}-{secrets.token_hex(3)}"
+    tmp.mkdir()
+    try:
+        (tmp / "config.json").write_text(json.dumps(_jsonable(config), indent=1))
+        (tmp / "metrics.json").write_text(json.dumps(_jsonable(metrics), indent=1))
+        if detector is not None:
+            detector.save(tmp / "detector")
+        for name, arrays in (("scores", scores), ("inputs", inputs), ("explain", explain),
+                             ("embedding", embedding)):
+            if arrays:
+                save_npz(tmp / f"{name}.npz", arrays)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+@dataclass
+class Run:
+    """A saved run, loaded lazily: ``config`` and ``metrics`` at once, arrays on first use."""
+
+    run_id: str
+    path: Path
+
+    @cached_property
+    def config(self) -> dict:
+        return json.loads((self.path / "config.json").read_text())
+
+    @cached_property
+    def metrics(self) -> dict:
+        return json.loads((self.path / "metrics.json").read_text())
+
+    def _npz(self, name: str) -> dict[str, np.ndarray]:
+        p = self.path / f"{name}.npz"
+        return load_npz(p) if p.exists() else {}
+
+    @cached_property
+    def scores(self) -> dict[str, np.ndarray]:
+        return self._npz("scores")
+
+    @cached_property
+    def inputs(self) -> dict[str, np.ndarray]:
+        return self._npz("inputs")
+
+    @cached_property
+    def explain(self) -> dict[str, np.ndarray]:
+        return self._npz("explain")
+
+    @cached_property
+    def embedding(self) -> dict[str, np.ndarray]:
+        return self._npz("embedding")
+
+    def test_x(self) -> np.ndarray:
+        """Test inputs as float32 (images back in [0, 1])."""
+        x = self.inputs.get("test_x")
+        if x is None:
+            return np.zeros((0,), np.float32)
+        return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+
+    def detector(self) -> Any:
+        """The trained detector, reloaded from safetensors + JSON."""
+        from ad_core.detectors.base import Detector
+
+        return Detector.load(self.path / "detector")
+
+    @property
+    def title(self) -> str:
+        c = self.config
+        return (f"{c.get('detector')} on {c.get('dataset')} "
+                f"(normal {'+'.join(map(str, c.get('normal', [])))}, {c.get('task')}) · {self.run_id}")
+
+    def cache_path(self, name: str) -> Path:
+        """A file inside the run folder for derived, cacheable results (e.g. projections)."""
+        d = self.path / "cache"
+        d.mkdir(exist_ok=True)
+        return d / name
+
+
+def load_run(run_id: str, root: Path | None = None) -> Run:
+    """Open a saved run by id; :class:`UnknownNameError` when there is none."""
+    root = Path(root) if root is not None else runs_root()
+    check_run_id(run_id)
+    p = root / run_id
+    if not (p / "config.json").exists():
+        raise UnknownNameError(f"There is no saved run {run_id!r}.")
+    return Run(run_id, p)
+
+
+def list_runs(root: Path | None = None) -> list[Run]:
+    """Every complete run, newest first."""
+    root = Path(root) if root is not None else runs_root()
+    if not root.exists():
+        return []
+    runs = [Run(p.name, p) for p in root.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and (p / "config.json").exists()
+            and RUN_ID_RE.match(p.name)]
+    return sorted(runs, key=lambda r: r.config.get("created", 0), reverse=True)
+
+
+def delete_run(run_id: str, root: Path | None = None) -> None:
+    """Remove a run folder."""
+    run = load_run(run_id, root)
+    shutil.rmtree(run.path)
