@@ -1,0 +1,1 @@
+"""Pure ``nn.Module`` networks (no training logic): import the submodules directly."""
