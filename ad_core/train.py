@@ -179,9 +179,8 @@ def fit_loop(
         monitor.on_step(step, lv, **{k: float(v) for k, v in metrics.items()})
         if step % eval_every == 0:
             evaluate(step)
-    if not hist[pre + "val_step"] or hist[pre + "val_step"][-1] != step:
-        if step > 0:
-            evaluate(step)
+    if step > 0 and (not hist[pre + "val_step"] or hist[pre + "val_step"][-1] != step):
+        evaluate(step)
     if select == "best" and best_state is not None:
         for m, s in zip(mods, best_state):
             m.load_state_dict(s)

@@ -104,10 +104,10 @@ class ParamSpec:
         except (TypeError, ValueError):
             raise BadParameterError(f"{self.name} must be a{'n' if self.kind == 'int' else ''} "
                                     f"{self.kind}, got {value!r}.") from None
-        if self.kind in ("int", "float"):
-            if self.low is not None and v < self.low or self.high is not None and v > self.high:
-                raise BadParameterError(f"{self.name}={v} is out of range: it must lie between "
-                                        f"{self.low} and {self.high}. {self.help}".strip())
+        if self.kind in ("int", "float") and (
+                self.low is not None and v < self.low or self.high is not None and v > self.high):
+            raise BadParameterError(f"{self.name}={v} is out of range: it must lie between "
+                                    f"{self.low} and {self.high}. {self.help}".strip())
         return v
 
 
