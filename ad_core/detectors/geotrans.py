@@ -1,0 +1,306 @@
+"""GeoTrans (Golan & El-Yaniv, NeurIPS 2018): anomaly detection by classifying geometric
+transformations (METHODS.md §4, papers/geotrans.txt).
+
+A classifier learns which of T geometric transformations was applied to a normal image (the
+*self-labelled set*: every normal image under every transformation). At test time every
+transformation is applied to x; the softmax responses y(T_i(x)) of normal images are modelled as
+Dirichlet(α_i), and the *Dirichlet normality score* is mean_i Σ_j (α_ij − 1) log y(T_i(x))_j. The
+*simplified score* is mean_i y(T_i(x))_i. Our anomaly score is the negated normality.
+
+Also here, for the teaching page: :func:`gradient_ascent` (the paper's Figure 1: morph an input to
+maximise the simplified normality) and :func:`intuition_experiment` (the paper's §6 experiments).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ad_core.detectors.base import Detector, ParamSpec, TrainingMonitor, check_input
+from ad_core.device import default_device
+from ad_core.dirichlet import PROB_FLOOR, clamp_simplex, dirichlet_mle, dirichlet_normality
+from ad_core.errors import BadParameterError, UserError
+from ad_core.geometric import TransformationSet, resolve_transformations
+from ad_core.train import fit_loop, predict_batches, seed_everything
+
+VIEWS_PER_FORWARD = 4096  # transformed views per inference forward pass (memory vs speed)
+
+
+def preprocess(x: torch.Tensor) -> torch.Tensor:
+    """GeoTrans's input scaling: 28×28 images are zero-padded by 2 to 32×32 (in [0, 1], so the
+    pad becomes −1), then everything is mapped from [0, 1] to [−1, 1]."""
+    if tuple(x.shape[-2:]) == (28, 28):
+        x = F.pad(x, (2, 2, 2, 2), value=0.0)
+    return x * 2.0 - 1.0
+
+
+def build_classifier(arch: str, n_classes: int, shape: tuple[int, int, int], depth: int,
+                     width: int) -> nn.Module:
+    """The transformation classifier: WRN-depth-width (paper) or the small CNN (quick)."""
+    c, h, w = shape
+    if arch == "wrn":
+        from ad_core.nets.wrn import WideResNet
+
+        return WideResNet(n_classes, c, depth, width)
+    from ad_core.nets.small_cnn import SmallCNN
+
+    return SmallCNN(n_classes, c, h, w, width=8 * width)
+
+
+class GeoTrans(Detector):
+    """Geometric-transformation classifier with the Dirichlet normality score.
+
+    Parameters:
+        transformations: ``"72"`` (flip × 3 tx × 3 ty × 4 rotations), ``"8"`` (flip × rotations) or
+            a comma list of indices into the 72-set and/or names (``"identity,tx+7"``).
+        score: ``"dirichlet"`` (the paper's score) or ``"simplified"`` (mean right-label softmax).
+        arch: ``"wrn"`` (Wide ResNet, paper) or ``"cnn"`` (small CNN, quick).
+        depth: WRN depth (6n + 4). width: WRN widen factor k (channels 16k/32k/64k); for the CNN,
+            channels 8·width, 16·width, 32·width.
+        epochs: passes over the self-labelled set; 0 = ⌈200 / #transformations⌉ (the paper).
+        batch_size, lr, weight_decay: Adam (ε 1e-7) with coupled L2 weight decay.
+        seed, contamination: as for every detector.
+    """
+
+    name = "geotrans"
+    title = "GeoTrans"
+    paper = "Golan & El-Yaniv, NeurIPS 2018"
+    summary = ("Learns to tell which rotation/flip/shift was applied to normal images; anomalies "
+               "confuse the classifier.")
+    modalities = ("image",)
+    explains = ("score_terms", "score_term_names", "score_aggregation", "views", "view_names",
+                "view_confidence", "softmax", "latent")
+    params: ClassVar = (
+        ParamSpec("transformations", "str", "72", "'72', '8' (flip × rotations) or a comma list "
+                  "of indices 0–71 and/or names such as 'identity,flip' or 'identity,tx+7'."),
+        ParamSpec("score", "choice", "dirichlet", "Normality score: Dirichlet log-likelihood "
+                  "(paper) or the simplified mean softmax of the right label.",
+                  choices=("dirichlet", "simplified")),
+        ParamSpec("arch", "choice", "wrn", "Classifier: Wide ResNet (paper) or a small CNN.",
+                  choices=("wrn", "cnn")),
+        ParamSpec("depth", "int", 10, "WRN depth, 6n + 4 (10, 16, 22, …).", 10, 40,
+                  advanced=True),
+        ParamSpec("width", "int", 4, "Width multiplier: WRN widen factor (channels 16k, 32k, "
+                  "64k); CNN channels 8k, 16k, 32k.", 1, 16),
+        ParamSpec("epochs", "int", 0, "Passes over the self-labelled set; 0 = ⌈200 / number of "
+                  "transformations⌉ as in the paper.", 0, 1000),
+        ParamSpec("batch_size", "int", 128, "Transformed images per step.", 2, 4096),
+        ParamSpec("lr", "float", 1e-3, "Adam learning rate.", 1e-6, 1.0, log=True),
+        ParamSpec("weight_decay", "float", 5e-4, "Coupled L2 weight decay (Keras L2 2.5e-4).",
+                  0.0, 1.0, advanced=True),
+        ParamSpec("contamination", "float", 0.1, "Expected anomaly fraction; sets the decision "
+                  "threshold on validation normals.", 0.001, 0.5),
+        ParamSpec("seed", "int", 0, "Random seed.", 0, 2**31 - 1, advanced=True),
+    )
+    presets: ClassVar = {
+        "quick": {"arch": "cnn", "width": 2, "transformations": "72", "epochs": 0},
+        "paper": {"arch": "wrn", "depth": 10, "width": 4, "transformations": "72", "epochs": 0,
+                  "batch_size": 128, "lr": 1e-3, "weight_decay": 5e-4},
+    }
+
+    def check_params(self, p: dict[str, Any]) -> None:
+        resolve_transformations(p["transformations"])  # syntax, range, duplicates
+        if p["arch"] == "wrn" and (p["depth"] - 4) % 6:
+            raise BadParameterError(f"depth={p['depth']} is not a valid Wide ResNet depth: it must "
+                                    "be 6n + 4 (10, 16, 22, 28, …).")
+
+    # ----------------------------------------------------------------- model plumbing
+    def _setup(self, shape: tuple[int, ...], names: list[str] | None = None) -> None:
+        """Build the transformation set and the (untrained) classifier for input ``shape``."""
+        p = self.params_
+        c, h, w = (int(s) for s in preprocess(torch.zeros(1, *shape)).shape[1:])
+        self.device_ = default_device()
+        spec = ",".join(names) if names is not None else p["transformations"]
+        self.tset_ = TransformationSet.from_spec(spec, h, w, self.device_)
+        self.net_ = build_classifier(p["arch"], len(self.tset_), (c, h, w), p["depth"],
+                                     p["width"]).to(self.device_)
+
+    def _fit(self, task: Any, monitor: TrainingMonitor) -> None:
+        p = self.params_
+        gen = seed_everything(p["seed"])
+        self._setup(tuple(task.train_x.shape[1:]))
+        n_t = len(self.tset_)
+        x = preprocess(task.train_x).to(self.device_)
+        xv = preprocess(task.val_x).to(self.device_)
+        opt = torch.optim.Adam(self.net_.parameters(), lr=p["lr"], eps=1e-7,
+                               weight_decay=p["weight_decay"])
+        epochs = p["epochs"] or math.ceil(200 / n_t)
+        self.epochs_ = int(epochs)
+
+        def self_labelled_loss(batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict]:
+            """Cross-entropy of the transformation label on (image, transformation) pairs, the
+            transformed batch built on the fly."""
+            pair = batch[0]
+            img, t = pair // n_t, pair % n_t
+            logits = self.net_(self.tset_.transform_batch(x[img], t))
+            acc = (logits.argmax(1) == t).float().mean()
+            return F.cross_entropy(logits, t), {"accuracy": float(acc)}
+
+        def validation_loss() -> float:
+            """Self-labelled cross-entropy on held-out normals (all their transformations)."""
+            logp = self._log_softmax_views(xv, preprocessed=True)
+            return float(-logp.diagonal(dim1=1, dim2=2).mean())
+
+        fit_loop(modules=self.net_, optimizer=opt, loss_fn=self_labelled_loss,
+                 data=(torch.arange(len(x) * n_t),), batch_size=p["batch_size"], epochs=epochs,
+                 monitor=monitor, validate=validation_loss, generator=gen, device=self.device_,
+                 history=self.history_)
+        self.net_.eval()
+        # Dirichlet α_i from the softmax vectors of the normal training images under T_i.
+        probs = self._log_softmax_views(x, preprocessed=True).double().exp().numpy()
+        self.alpha_ = dirichlet_mle(probs)  # [N, T, T] → α [T, T]: one Dirichlet per T_i
+
+    @torch.inference_mode()
+    def _log_softmax_views(self, x: torch.Tensor, preprocessed: bool = False) -> torch.Tensor:
+        """log y(T_i(x)) for every image and transformation: [N, T, T] on the CPU."""
+        n_t = len(self.tset_)
+
+        def views_log_softmax(xb: torch.Tensor) -> torch.Tensor:
+            v = self.tset_.all_views(xb if preprocessed else preprocess(xb))
+            logits = self.net_(v.reshape(-1, *v.shape[2:]))
+            return F.log_softmax(logits.float(), 1).reshape(len(xb), n_t, n_t)
+
+        self.net_.eval()
+        return predict_batches(views_log_softmax, x, self.device_,
+                               batch_size=max(1, VIEWS_PER_FORWARD // n_t))
+
+    def _terms(self, log_softmax: torch.Tensor) -> np.ndarray:
+        """Per-transformation anomaly contributions [N, T] (negated normality summands)."""
+        if self.params_["score"] == "simplified":
+            return -log_softmax.double().exp().diagonal(dim1=1, dim2=2).numpy()
+        log_p = np.log(clamp_simplex(log_softmax.double().exp().numpy(), PROB_FLOOR))
+        return -dirichlet_normality(log_p, self.alpha_)
+
+    # ----------------------------------------------------------------- API
+    def _score(self, x: torch.Tensor) -> np.ndarray:
+        return self._terms(self._log_softmax_views(x)).mean(1)
+
+    def _embed(self, x: torch.Tensor) -> np.ndarray:
+        self.net_.eval()
+        with torch.inference_mode():
+            return predict_batches(lambda xb: self.net_.features(preprocess(xb)), x,
+                                   self.device_).numpy()
+
+    def _explain(self, x: torch.Tensor) -> dict[str, Any]:
+        logsm = self._log_softmax_views(x)
+        sm = logsm.exp().numpy()
+        with torch.inference_mode():
+            views = (self.tset_.all_views(preprocess(x)) + 1.0) / 2.0
+        return {"score_terms": self._terms(logsm), "score_term_names": np.array(self.tset_.names),
+                "score_aggregation": np.array("mean"), "views": views.numpy(),
+                "view_names": np.array(self.tset_.names),
+                "view_confidence": sm.diagonal(axis1=1, axis2=2).copy(), "softmax": sm,
+                "latent": self._embed(x)}
+
+    @property
+    def transformation_names(self) -> list[str]:
+        """Names of the fitted transformations, in label order."""
+        self._check_fitted()
+        return self.tset_.names
+
+    # ----------------------------------------------------------------- persistence
+    def _state_tensors(self) -> dict[str, torch.Tensor]:
+        out = {f"net.{k}": v for k, v in self.net_.state_dict().items()}
+        out["alpha"] = torch.from_numpy(np.ascontiguousarray(self.alpha_))
+        return out
+
+    def _state_json(self) -> dict[str, Any]:
+        return {"transformations": self.tset_.names, "epochs": self.epochs_}
+
+    def _restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        self._setup(self.input_shape_, list(state["transformations"]))
+        self.net_.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+        self.net_.eval()
+        self.alpha_ = tensors["alpha"].double().numpy()
+        self.epochs_ = int(state.get("epochs", 0))
+
+
+def gradient_ascent(detector: GeoTrans, x: torch.Tensor | np.ndarray, steps: int = 200,
+                    lr: float = 0.01, every: int = 10) -> dict[str, np.ndarray]:
+    """The paper's Figure 1: gradient ascent on input images (in [0, 1]) to maximise the
+    simplified normality score mean_i y(T_i(x))_i of a fitted GeoTrans model.
+
+    Each step moves every image along its normality gradient scaled so that the largest pixel
+    change is ``lr``, then clips to [0, 1]. Returns ``images`` [S, N, C, H, W] (the start, every
+    ``every`` steps, and the end), ``steps`` [S] and ``normality`` [S, N] (simplified score).
+    """
+    detector._check_fitted()
+    if steps < 1 or lr <= 0 or every < 1:
+        raise BadParameterError("Gradient ascent needs steps ≥ 1, lr > 0 and every ≥ 1.")
+    x = check_input(x, detector.input_shape_, "input").to(detector.device_)
+    net, ts = detector.net_, detector.tset_
+    net.eval()
+    n_t = len(ts)
+
+    def simplified_normality(img: torch.Tensor) -> torch.Tensor:
+        v = ts.all_views(preprocess(img))
+        logp = F.log_softmax(net(v.reshape(-1, *v.shape[2:])).float(), 1)
+        return logp.reshape(len(img), n_t, n_t).exp().diagonal(dim1=1, dim2=2).mean(1)
+
+    images, recorded, normality = [], [], []
+    cur = x.clone()
+    with torch.enable_grad():
+        for step in range(steps + 1):
+            z = cur.detach().requires_grad_(True)
+            s = simplified_normality(z)
+            if step % every == 0 or step == steps:
+                images.append(cur.detach().cpu().numpy())
+                recorded.append(step)
+                normality.append(s.detach().cpu().numpy())
+            if step == steps:
+                break
+            (g,) = torch.autograd.grad(s.sum(), z)
+            scale = g.abs().flatten(1).amax(1).clamp_min(1e-12).view(-1, *[1] * (g.ndim - 1))
+            cur = (cur + lr * g / scale).clamp(0.0, 1.0)
+    return {"images": np.stack(images), "steps": np.asarray(recorded),
+            "normality": np.stack(normality)}
+
+
+# The paper's §6 intuition experiments on MNIST: (normal, anomaly, transformations) → AUROC.
+PAPER_INTUITION = {("8", "3", ("identity", "flip")): 0.646,
+                   ("3", "8", ("identity", "flip")): 0.957,
+                   ("8", "3", ("identity", "tx+7")): 0.919}
+
+
+def intuition_experiment(normal: str = "8", anomaly: str = "3",
+                         transformations: str = "identity,flip", seed: int = 0,
+                         dataset: str = "mnist5k", preset: str = "quick",
+                         **params: Any) -> dict[str, Any]:
+    """The paper's §6 experiment: train GeoTrans on one digit with a few transformations, test on
+    the normal digit's test images against one anomaly digit, report AUROC (the paper's beside).
+
+    Returns ``auroc``, ``paper_auroc`` (or None), ``transformations`` (names), ``n_train``,
+    ``n_test``, ``seconds``, ``scores``, ``test_y`` and the fitted ``detector``.
+    """
+    from ad_core import metrics
+    from ad_core.data import load_dataset
+    from ad_core.tasks import one_vs_rest
+
+    t0 = time.perf_counter()
+    ds = load_dataset(dataset)
+    normal_id, anomaly_id = ds.class_id(normal), ds.class_id(anomaly)
+    if normal_id == anomaly_id:
+        raise UserError("The normal and the anomaly class must differ.")
+    task = one_vs_rest(ds, normal, seed)
+    keep = np.isin(task.test_class, [normal_id, anomaly_id])
+    det = GeoTrans(preset=preset, transformations=transformations, seed=seed, **params)
+    det.fit(task)
+    test_x = task.test_x[torch.from_numpy(keep)]
+    scores = det.decision_function(test_x)
+    test_y = task.test_y[keep]
+    names = tuple(det.transformation_names)
+    key = (ds.class_names[normal_id], ds.class_names[anomaly_id], names)
+    return {"normal": key[0], "anomaly": key[1], "transformations": list(names),
+            "auroc": metrics.auroc(test_y, scores), "paper_auroc": PAPER_INTUITION.get(key),
+            "n_train": len(task.train_x), "n_test": int(len(test_y)),
+            "n_anomalies": int(test_y.sum()), "seconds": time.perf_counter() - t0,
+            "scores": scores, "test_y": test_y, "detector": det}
+
+
+DETECTORS = {"geotrans": GeoTrans}

@@ -1,0 +1,100 @@
+"""Reconstructions: what the autoencoders (AE, DAE, Toll, LIS-AE) rebuild, and where they fail.
+
+Input | reconstruction | error map for chosen samples; Toll's reconstruction vs latent-norm terms;
+LIS-AE before vs after the latent-shaping phase.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ad_core.viz import recon as R
+from ad_core.viz.scores import groups_by_kind, groups_by_label
+from pages.common import require_run, user_errors
+from pages.view_helpers import (
+    explained_rows,
+    is_image,
+    missing,
+    page_header,
+    pick_explained,
+    show_figure,
+    test_kinds,
+    test_labels,
+)
+
+run = require_run("the Reconstructions view")
+page_header("Reconstructions", run)
+
+with user_errors():
+    ex = run.explain
+    if "reconstruction" not in ex or "error_map" not in ex:
+        missing(run, "reconstructions", "reconstruction")
+        st.stop()
+    rows = explained_rows(run)
+    kinds = test_kinds(run)
+    x_all = run.test_x()
+    inputs = x_all[rows] if len(x_all) else ex["reconstruction"] * np.nan
+    st.caption(f"{len(rows)} test samples were explained when the run finished (the most and "
+               "least anomalous plus a sample of every kind).")
+
+    st.subheader("Input | reconstruction | error map")
+    pos = pick_explained(run, "recon")
+    if not len(pos):
+        st.caption("Pick at least one kind or sample above.")
+    elif is_image(run):
+        per_image = st.toggle("Normalise each image separately", False, key="recon-per-image",
+                              help="Off: every error map shares one colour scale, so brightness "
+                                   "is comparable. On: each tile uses its own range, showing "
+                                   "where even a small error sits.")
+        show_figure(R.recon_table(inputs[pos], ex["reconstruction"][pos], ex["error_map"][pos],
+                                  test_labels(run, rows[pos]), per_image=per_image),
+                    "recon-table", run)
+    else:
+        labels = test_labels(run, rows[pos])
+        pick = st.selectbox("Sample", range(len(pos)), format_func=lambda i: labels[i],
+                            key="recon-row")
+        p = pos[pick]
+        show_figure(R.feature_recon_bars(inputs[p], ex["reconstruction"][p], ex["error_map"][p],
+                                         run.config.get("feature_names"),
+                                         title=f"Input vs reconstruction · {labels[pick]}"),
+                    "recon-bars", run)
+
+    st.subheader("Latent norms ‖z‖")
+    if "latent_norm" in ex:
+        show_figure(R.latent_norm_histogram(groups_by_kind(ex["latent_norm"], kinds[rows])),
+                    "latent-norms", run)
+    else:
+        missing(run, "latent norms", "latent_norm")
+
+    names = [str(n) for n in ex.get("score_term_names", [])]
+    if "score_terms" in ex and len(names) >= 2 and any("norm" in n for n in names):
+        st.subheader("Toll: reconstruction term vs latent-norm term")
+        terms = ex["score_terms"]
+        j_rec = next((i for i, n in enumerate(names) if "recon" in n), 0)
+        j_norm = next((i for i, n in enumerate(names) if "norm" in n), 1)
+        show_figure(R.term_scatter(terms[:, j_rec], terms[:, j_norm], kinds[rows],
+                                   x_title=f"{names[j_rec]} term", y_title=f"{names[j_norm]} term",
+                                   hover=test_labels(run, rows)), "toll-terms", run)
+
+    st.subheader("LIS-AE: before vs after latent shaping")
+    if "reconstruction_phase1" in ex and "error_map_phase1" in ex:
+        if is_image(run):
+            pos2 = pos if len(pos) else np.arange(min(6, len(rows)))
+            per_image2 = st.toggle("Normalise each image separately", False,
+                                   key="lisae-per-image")
+            show_figure(R.before_after_table(
+                inputs[pos2], ex["reconstruction_phase1"][pos2], ex["reconstruction"][pos2],
+                ex["error_map_phase1"][pos2], ex["error_map"][pos2], test_labels(run, rows[pos2]),
+                per_image=per_image2), "lisae-table", run)
+        else:
+            st.caption("Before/after tiles are drawn for image runs; see the histograms below.")
+    sc = run.scores
+    if "extra_phase1_test" in sc and "test_y" in sc:
+        before = groups_by_label(sc["extra_phase1_test"], sc["test_y"])
+        after = groups_by_label(sc["test"], sc["test_y"])
+        if "extra_negatives" in sc:
+            after["negatives"] = sc["extra_negatives"]
+        show_figure(R.before_after_histograms(before, after), "lisae-hist", run)
+    elif "reconstruction_phase1" not in ex:
+        missing(run, "latent-shaping phase", "phase1")

@@ -1,0 +1,106 @@
+"""Transformations: what GeoTrans's fixed and NeuTraL AD's learned transformations do to inputs,
+and previews of the DAE's training augmentations on the run's own test images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ad_core.viz import transforms as T
+from pages.common import require_run, user_errors
+from pages.view_helpers import (
+    detector_name,
+    explained_rows,
+    is_image,
+    missing,
+    page_header,
+    pick_explained,
+    show_figure,
+    test_labels,
+)
+
+MAX_VIEWS = 16
+
+run = require_run("the Transformations view")
+page_header("Transformations", run)
+
+
+def run_augmentations() -> list[str]:
+    """The augmentation names the run's detector was trained with (DAE), if recorded."""
+    params = run.config.get("params_resolved") or run.config.get("params") or {}
+    for k, v in params.items():
+        if "augment" in k and v:
+            names = v.split(",") if isinstance(v, str) else list(v)
+            return [str(n).strip() for n in names if str(n).strip() and str(n) != "none"]
+    return []
+
+
+with user_errors():
+    ex = run.explain
+    rows = explained_rows(run)
+    x_all = run.test_x()
+    if "views" in ex:
+        views = ex["views"]
+        names = [str(n) for n in ex.get("view_names", [f"T{k}" for k in range(views.shape[1])])]
+        st.subheader("GeoTrans: transformed views" if "view_confidence" in ex else
+                     "NeuTraL AD: learned transformations")
+        if "view_confidence" in ex:
+            st.caption("Above each view: the classifier's softmax probability of the *right* "
+                       "transformation label. Normal images get high confidences; anomalies "
+                       "confuse the classifier.")
+        show = names
+        if len(names) > MAX_VIEWS:
+            show = st.multiselect(f"Transformations to show (at most {MAX_VIEWS})", names,
+                                  default=names[:8], max_selections=MAX_VIEWS, key="tr-views")
+        cols = [names.index(n) for n in show]
+        what = "transformed views T_k(x)"
+        if "masks" in ex:
+            what = st.radio("Show", ["transformed views T_k(x)", "masks σ(M_k(x))"],
+                            horizontal=True, key="tr-what")
+        arr = ex["masks"] if what.startswith("masks") else views
+        if is_image(run):
+            pos = pick_explained(run, "tr")
+            if len(pos) and cols:
+                conf = ex["view_confidence"][pos][:, cols] if "view_confidence" in ex else None
+                per_image = st.toggle("Normalise each image separately", False, key="tr-per-img")
+                show_figure(T.views_table(
+                    arr[pos][:, cols], show, test_labels(run, rows[pos]),
+                    originals=x_all[rows[pos]] if len(x_all) else None, confidence=conf,
+                    per_image=per_image, title=f"{what.capitalize()} of chosen samples"),
+                    "views", run)
+            else:
+                st.caption("Pick at least one sample and one transformation.")
+        else:
+            labels = test_labels(run, rows)
+            p = st.selectbox("Sample", range(len(rows)), format_func=lambda i: labels[i],
+                             key="tr-row")
+            original = x_all[rows[p]] if len(x_all) else None
+            show_figure(T.feature_bars(arr[p][cols], show, run.config.get("feature_names"),
+                                       original=original, value_title=what,
+                                       title=f"{what.capitalize()} per feature · {labels[p]}"),
+                        "feature-bars", run)
+    else:
+        missing(run, "transformations", "views")
+
+    if detector_name(run) == "dae" and is_image(run):
+        from ad_core import augment
+
+        st.subheader("DAE: augmentation previews")
+        st.caption("The catalogue's augmentations applied to a few of this run's test images "
+                   "(seeded, so the same seed gives the same preview).")
+        trained = [n for n in run_augmentations() if n in augment.available("image")]
+        c1, c2, c3 = st.columns([4, 1, 1])
+        chosen = c1.multiselect("Augmentations", list(augment.available("image")),
+                                default=trained or list(augment.available("image"))[:4],
+                                key="tr-aug")
+        n = int(c2.number_input("Images", 1, 12, 6, key="tr-aug-n"))
+        seed = int(c3.number_input("Seed", 0, 10_000, 0, key="tr-aug-seed"))
+        if chosen and len(x_all):
+            import torch
+
+            pick = np.linspace(0, len(x_all) - 1, n).round().astype(int)
+            prev = augment.preview(torch.from_numpy(x_all[pick]), chosen, n, seed)
+            originals = prev.pop("original").numpy()
+            show_figure(T.augmentation_table(originals, {k: v.numpy() for k, v in prev.items()},
+                                             test_labels(run, pick)), "augment-preview", run)

@@ -1,0 +1,125 @@
+"""Layout helpers shared by the "look inside" pages (Scores, Reconstructions, Transformations,
+Contributions): chart + HTML download, sample labels, picking explained samples, and the plain
+"this detector has no …" notes. Layout only; figures come from ``ad_core.viz``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from ad_core.runs import Run
+
+#: Which detectors produce which artefacts (docs/ARTIFACTS.md), for the "try …" hints.
+PRODUCERS = {
+    "reconstruction": "AE, DAE, Toll or LIS-AE",
+    "views": "GeoTrans or NeuTraL AD",
+    "score_terms": "GeoTrans, NeuTraL AD or Toll",
+    "softmax": "GeoTrans",
+    "masks": "NeuTraL AD with multiplicative transformations",
+    "latent_norm": "Toll (or AE, DAE, LIS-AE)",
+    "phase1": "LIS-AE",
+    "augmented": "DAE",
+}
+
+
+def detector_name(run: Run) -> str:
+    """The run's detector module name (``"ae"``, ``"geotrans"`` …)."""
+    return str(run.config.get("detector", "?"))
+
+
+def detector_title(run: Run) -> str:
+    """The detector's display title, falling back to its name."""
+    return str(run.config.get("detector_title") or detector_name(run))
+
+
+def is_image(run: Run) -> bool:
+    """Whether the run's inputs are images (else tables)."""
+    return run.config.get("modality") == "image"
+
+
+def page_header(title: str, run: Run) -> None:
+    """Page title and the run it shows."""
+    st.header(title)
+    st.caption(f"Run: {run.title}")
+
+
+def missing(run: Run, what: str, key: str) -> None:
+    """Say plainly that this run's detector has no ``what`` and which detectors do."""
+    st.info(f"This detector ({detector_title(run)}) has no {what}; try "
+            f"{PRODUCERS.get(key, 'another detector')}.")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "chart"
+
+
+def show_figure(fig: go.Figure, key: str, run: Run | None = None) -> None:
+    """Draw a Plotly figure with a download button for a self-contained HTML copy."""
+    st.plotly_chart(fig, key=f"chart-{key}")
+    name = _slug(f"{run.run_id}-{key}" if run is not None else key)
+    st.download_button("Download chart (HTML)", data=lambda: fig.to_html(include_plotlyjs=True),
+                       file_name=f"{name}.html", mime="text/html", key=f"dl-{key}",
+                       on_click="ignore", icon=":material/download:")
+
+
+def test_labels(run: Run, rows: np.ndarray) -> list[str]:
+    """Short labels of test rows: ``"#row · kind · score"``."""
+    sc = run.scores
+    kinds = sc.get("test_kind")
+    s = sc.get("test")
+    out = []
+    for r in np.asarray(rows, dtype=int):
+        k = str(kinds[r]) if kinds is not None else "?"
+        v = f" · {s[r]:.3g}" if s is not None else ""
+        out.append(f"#{r} · {k}{v}")
+    return out
+
+
+def test_kinds(run: Run) -> np.ndarray:
+    """Every test row's kind ("normal", anomaly class or generator), from the stored scores."""
+    sc = run.scores
+    if "test_kind" in sc:
+        return sc["test_kind"].astype(str)
+    y = sc.get("test_y", np.zeros(0, dtype=int))
+    return np.where(np.asarray(y) == 1, "anomaly", "normal")
+
+
+def explained_rows(run: Run) -> np.ndarray:
+    """Test rows that have explain() artefacts (``explain["index"]``)."""
+    idx = run.explain.get("index")
+    return np.asarray(idx, dtype=int) if idx is not None else np.zeros(0, dtype=int)
+
+
+def pick_explained(run: Run, key: str, default_n: int = 3, max_n: int = 12) -> np.ndarray:
+    """Widgets to choose explained samples by kind (n of each) or by test row; returns positions
+    into the explain arrays."""
+    rows = explained_rows(run)
+    scores = run.scores.get("test")
+    ek = test_kinds(run)[rows]
+    mode = st.segmented_control("Pick samples", ["by kind", "by index"], default="by kind",
+                                key=f"{key}-mode", required=True)
+    if mode == "by index":
+        labels = test_labels(run, rows)
+        chosen = st.multiselect("Test samples (row · kind · score)", list(range(len(rows))),
+                                default=list(range(min(default_n * 2, len(rows)))),
+                                format_func=lambda i: labels[i], key=f"{key}-rows",
+                                max_selections=max_n)
+        return np.asarray(chosen, dtype=int)
+    names = (["normal"] if "normal" in set(ek) else []) + sorted(set(ek) - {"normal"})
+    c1, c2, c3 = st.columns([3, 1, 1])
+    default = names[:3]
+    sel = c1.multiselect("Kinds", names, default=default, key=f"{key}-kinds")
+    n = c2.number_input("Samples per kind", 1, max_n, default_n, key=f"{key}-n")
+    order = c3.selectbox("Which", ["highest score", "lowest score", "first"], key=f"{key}-order")
+    out: list[int] = []
+    for k in sel:
+        pos = np.flatnonzero(ek == k)
+        if scores is not None and order != "first":
+            s = scores[rows[pos]]
+            pos = pos[np.argsort(-s if order == "highest score" else s, kind="stable")]
+        out += pos[: int(n)].tolist()
+    return np.asarray(out[: max_n * 4], dtype=int)
