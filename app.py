@@ -1,8 +1,153 @@
-"""Anomaly Lab — Streamlit entry point (router). Run with ``make app``."""
+"""Anomaly Lab — Streamlit entry point: page config, navigation, the shared sidebar, warm-ups.
+
+Run with ``make app`` (``streamlit run app.py``). Pages live in ``pages/``; a page file that does
+not exist yet is skipped, so the app always starts.
+
+State that must survive a reload lives in the URL: ``?run=<id>`` (the current run) and
+``?job=<id>`` (this session's training jobs); ``app.py`` restores it into the new session and
+writes it back after every page switch. ``ANOMALY_LAB_NO_WARMUP=1`` skips the UMAP warm-up
+(tests).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
-st.set_page_config(page_title="Anomaly Lab", page_icon="🔬", layout="wide")
-st.title("Anomaly Lab")
-st.write("See inside deep anomaly detectors. The full app is being built; the command line works: "
-         "`python -m ad_core train --dataset mnist5k --normal 0 --detector iforest`.")
+from ad_core import embed, services
+from ad_core.errors import UserError
+from pages.common import current_run_id, data_choice, fmt_seconds, owner, set_current_run
+
+ROOT = Path(__file__).resolve().parent
+
+#: (section, file, title, icon, url path)
+PAGES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("Start", "pages/home.py", "Home", ":material/home:", "home"),
+    ("Start", "pages/data.py", "Data", ":material/dataset:", "data"),
+    ("Start", "pages/train.py", "Train", ":material/model_training:", "train"),
+    ("Look inside a run", "pages/scores.py", "Scores", ":material/bar_chart:", "scores"),
+    ("Look inside a run", "pages/reconstructions.py", "Reconstructions",
+     ":material/compare:", "reconstructions"),
+    ("Look inside a run", "pages/transformations.py", "Transformations",
+     ":material/transform:", "transformations"),
+    ("Look inside a run", "pages/contributions.py", "Contributions",
+     ":material/stacked_bar_chart:", "contributions"),
+    ("Look inside a run", "pages/embeddings.py", "Embeddings", ":material/scatter_plot:",
+     "embeddings"),
+    ("Compare & learn", "pages/compare.py", "Compare", ":material/leaderboard:", "compare"),
+    ("Compare & learn", "pages/teaching.py", "Teaching demos", ":material/school:", "teaching"),
+)
+
+
+def navigation() -> tuple[Any, dict[str, Any]]:
+    """``st.navigation`` over the page files that exist, grouped in sections."""
+    sections: dict[str, list[st.Page]] = {}
+    by_path: dict[str, st.Page] = {}
+    for section, path, title, icon, url in PAGES:
+        if not (ROOT / path).exists():
+            continue
+        page = st.Page(path, title=title, icon=icon, url_path=url, default=url == "home")
+        sections.setdefault(section, []).append(page)
+        by_path[path] = page
+    return st.navigation(sections), by_path
+
+
+def restore_from_url() -> None:
+    """First script run of a session: take the current run and job ids from the URL."""
+    if st.session_state.get("_restored"):
+        return
+    st.session_state["_restored"] = True
+    rid = st.query_params.get("run")
+    if rid and not st.session_state.get("run_id"):
+        st.session_state["run_id"] = rid
+    ids = st.query_params.get_all("job")
+    if ids:
+        st.session_state["jobs"] = services.adopt_jobs(ids, owner())
+
+
+def sync_url() -> None:
+    """Write the session's run and jobs back into the URL (page switches drop query params)."""
+    rid = st.session_state.get("run_id")
+    if rid and st.query_params.get("run") != rid:
+        st.query_params["run"] = rid
+    ids = st.session_state.get("jobs") or []
+    if ids and st.query_params.get_all("job") != ids:
+        st.query_params["job"] = ids
+
+
+def _pick_run() -> None:
+    value = st.session_state.get("sidebar_run")
+    set_current_run(value or None)
+
+
+def sidebar_runs() -> None:
+    """The current-run selector over every saved run."""
+    runs = services.runs()
+    ids = [""] + [r.run_id for r in runs]
+    titles = {r.run_id: f"{r.config.get('detector')} · {r.config.get('dataset')} "
+                        f"{'+'.join(map(str, r.config.get('normal', [])))} · "
+                        f"AUROC {r.metrics.get('auroc', float('nan')):.3f}" for r in runs}
+    cur = current_run_id()
+    st.session_state["sidebar_run"] = cur if cur in titles else ""
+    st.selectbox("Current run", ids, key="sidebar_run", on_change=_pick_run,
+                 format_func=lambda i: titles.get(i, "— none —") if i else "— none —",
+                 help="Every page under *Look inside a run* shows this run. Train one on the "
+                      "Train page or press Quick start on Home.")
+    if cur and cur not in titles:
+        st.caption(f"Run {cur} was not found (deleted?). Pick another one.")
+    elif cur:
+        st.caption(f"`{cur}`")
+
+
+def sidebar_jobs() -> None:
+    """This session's running and queued jobs, refreshed every 2 s while any is active."""
+    active = services.list_jobs(owner(), active_only=True)
+
+    @st.fragment(run_every=2.0 if active else None)
+    def _jobs() -> None:
+        snaps = services.list_jobs(owner(), active_only=True)
+        if not snaps:
+            st.caption("No training running. Start one on **Train** or **Home**.")
+            if active:  # something just finished: refresh the run selector too
+                st.rerun(scope="app")
+            return
+        for s in snaps:
+            text = (f"{s.spec.detector} · {s.status}" +
+                    (f" · {s.step}/{s.total} · ETA {fmt_seconds(s.eta)}" if s.total else ""))
+            st.progress(s.fraction, text=text)
+
+    _jobs()
+
+
+def main() -> None:
+    st.set_page_config(page_title="Anomaly Lab", page_icon=str(ROOT / "assets" / "logo.svg"),
+                       layout="wide", initial_sidebar_state="expanded")
+    css = ROOT / "assets" / "style.css"
+    if css.exists():
+        st.html(f"<style>{css.read_text()}</style>")
+    if not os.environ.get("ANOMALY_LAB_NO_WARMUP"):
+        embed.warm_up()  # UMAP's numba compilation, once per server process, in the background
+    owner()
+    restore_from_url()
+    pg, by_path = navigation()
+    goto = st.session_state.pop("goto", None)
+    if goto in by_path and by_path[goto] is not pg:
+        sync_url()
+        st.switch_page(by_path[goto])
+    sync_url()
+    with st.sidebar:
+        st.logo(str(ROOT / "assets" / "logo.svg"), size="large")
+        try:
+            sidebar_runs()
+        except UserError as e:
+            st.error(str(e))
+        st.caption(f"**Data:** {data_choice().describe()}")
+        st.markdown("**Training jobs**")
+        sidebar_jobs()
+    pg.run()
+
+
+main()

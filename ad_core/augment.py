@@ -2,8 +2,9 @@
 
 A denoising autoencoder f_aug is trained to map aug(x) back to x; the study's finding is that this
 helps only when ``aug`` is *aligned* with the unknown anomaly-generating function ``gen``. This
-module holds every ``aug`` of the study (13 + the identity), the controlled testbed's ``gen``
-functions (:func:`anomaly_generator`), LIS-AE's synthetic negatives and the app's preview grid.
+module holds every ``aug`` of the study (13, the CutOut-c variant and the identity), the
+controlled testbed's ``gen`` functions (:func:`anomaly_generator`), LIS-AE's synthetic negatives
+and the app's preview grid.
 
 Conventions:
 

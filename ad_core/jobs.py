@@ -113,8 +113,7 @@ class JobMonitor:
         return self._job.cancel.is_set()
 
     def on_end(self) -> None:
-        with self._job.lock:
-            self._job.step = self._job.total
+        """Nothing to record: the step count stays where training stopped (cancel shows it)."""
 
 
 @dataclass

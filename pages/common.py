@@ -60,3 +60,90 @@ def user_errors() -> Iterator[None]:
         yield
     except UserError as e:
         st.error(str(e))
+
+
+# --------------------------------------------------------------------------- session helpers
+def owner() -> str:
+    """This browser session's token: jobs are owned by it, so sessions never see others' jobs."""
+    import secrets
+
+    if "owner" not in st.session_state:
+        st.session_state["owner"] = secrets.token_hex(12)
+    return st.session_state["owner"]
+
+
+def data_choice():  # -> ad_core.services.DataChoice
+    """What the Data page chose (dataset, normal classes, task), kept for the whole session."""
+    from ad_core.services import DataChoice
+
+    if "data_choice" not in st.session_state:
+        st.session_state["data_choice"] = DataChoice()
+    return st.session_state["data_choice"]
+
+
+def uploads() -> list[str]:
+    """Names of the datasets this session uploaded."""
+    return st.session_state.setdefault("uploads", [])
+
+
+def watched_jobs() -> list[str]:
+    """Job ids this session started (kept in the URL as ``?job=...`` so a reload finds them)."""
+    return st.session_state.setdefault("jobs", [])
+
+
+def watch_job(job_id: str) -> None:
+    """Remember a job id in the session and the URL."""
+    ids = watched_jobs()
+    if job_id not in ids:
+        ids.append(job_id)
+    st.query_params["job"] = ids
+
+
+def unwatch_job(job_id: str) -> None:
+    """Forget a job id (session and URL)."""
+    ids = watched_jobs()
+    if job_id in ids:
+        ids.remove(job_id)
+    if ids:
+        st.query_params["job"] = ids
+    elif "job" in st.query_params:
+        del st.query_params["job"]
+
+
+# --------------------------------------------------------------------------- charts & downloads
+def figure_html(fig) -> str:
+    """A self-contained HTML file of a Plotly figure (plotly.js inlined: opens offline)."""
+    return fig.to_html(include_plotlyjs=True, full_html=True)
+
+
+def chart(fig, key: str, filename: str, **kwargs):
+    """Draw a Plotly figure with a *Download HTML* button under it; returns the chart's event
+    state when ``on_select`` is passed."""
+    event = st.plotly_chart(fig, key=key, **kwargs)
+    st.download_button("Download figure (HTML)", data=lambda: figure_html(fig),
+                       file_name=f"{filename}.html", mime="text/html", key=f"{key}-dl",
+                       on_click="ignore", icon=":material/download:")
+    return event
+
+
+def download_csv(df, filename: str, label: str = "Download table (CSV)", key: str | None = None
+                 ) -> None:
+    """A download button for a DataFrame as CSV."""
+    st.download_button(label, data=lambda: df.to_csv(index=False), file_name=f"{filename}.csv",
+                       mime="text/csv", key=key or f"{filename}-csv", on_click="ignore",
+                       icon=":material/download:")
+
+
+def page_exists(path: str) -> bool:
+    """Whether a page file is present (other pages may not be written yet)."""
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parent.parent / path).exists()
+
+
+def fmt_seconds(s: float | None) -> str:
+    """``1 min 05 s`` / ``12 s`` / ``—``."""
+    if s is None:
+        return "—"
+    s = max(0.0, float(s))
+    return f"{int(s // 60)} min {int(s % 60):02d} s" if s >= 60 else f"{s:.0f} s"

@@ -67,7 +67,7 @@ with user_errors():
                 show_figure(T.views_table(
                     arr[pos][:, cols], show, test_labels(run, rows[pos]),
                     originals=x_all[rows[pos]] if len(x_all) else None, confidence=conf,
-                    per_image=per_image, title=f"{what.capitalize()} of chosen samples"),
+                    per_image=per_image, title=f"{what[0].upper()}{what[1:]} of chosen samples"),
                     "views", run)
             else:
                 st.caption("Pick at least one sample and one transformation.")
@@ -78,9 +78,9 @@ with user_errors():
             original = x_all[rows[p]] if len(x_all) else None
             show_figure(T.feature_bars(arr[p][cols], show, run.config.get("feature_names"),
                                        original=original, value_title=what,
-                                       title=f"{what.capitalize()} per feature · {labels[p]}"),
+                                       title=f"{what[0].upper()}{what[1:]} per feature · {labels[p]}"),
                         "feature-bars", run)
-    else:
+    elif detector_name(run) != "dae":
         missing(run, "transformations", "views")
 
     if detector_name(run) == "dae" and is_image(run):

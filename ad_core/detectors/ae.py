@@ -38,6 +38,8 @@ P_ARCH = ParamSpec("arch", "choice", "auto", "Network: auto = small conv AE for 
 P_LATENT = ParamSpec("latent_dim", "int", 32, "Size of the latent code z (the bottleneck).", 1, 4096)
 P_WIDTH = ParamSpec("width", "int", 16, "Channels of the first conv layer (doubled in the second) "
                     "or width of the MLP's last hidden layer (the first has twice as many).", 2, 1024)
+P_BN = ParamSpec("batchnorm", "bool", False, "BatchNorm after each conv of the small conv network "
+                 "(arch=conv); Toll's networks always have it.")
 P_PREP = ParamSpec("preprocess", "choice", "auto", "Input scaling fitted on the training normals: "
                    "standardize = one pixel mean/std (Toll MNIST), features = per-column (tables), "
                    "gcn = global contrast normalisation + min-max (Toll CIFAR), none = [0, 1] pixels. "
@@ -65,7 +67,7 @@ P_CONT = ParamSpec("contamination", "float", 0.1, "Expected anomaly fraction; se
 P_SEED = ParamSpec("seed", "int", 0, "Random seed (weights, batch order, augmentations).", 0,
                    2**31 - 1, advanced=True)
 
-COMMON_PARAMS: tuple[ParamSpec, ...] = (P_ARCH, P_LATENT, P_WIDTH, P_PREP, P_RESIZE, P_EPOCHS,
+COMMON_PARAMS: tuple[ParamSpec, ...] = (P_ARCH, P_LATENT, P_WIDTH, P_BN, P_PREP, P_RESIZE, P_EPOCHS,
                                         P_ITERS, P_BATCH, P_LR, P_WD, P_SCHED, P_SELECT, P_EVAL)
 
 
@@ -152,7 +154,7 @@ class ReconstructionDetector(Detector):
             if out != "sigmoid":
                 ae.decoder[-1] = torch.nn.Identity()
             return ae
-        return nets.conv_ae(model_shape, z, (w, 2 * w), out_act=out)
+        return nets.conv_ae(model_shape, z, (w, 2 * w), out_act=out, batchnorm=bool(p["batchnorm"]))
 
     # --------------------------------------------------------------- objective (override)
     def sample_loss(self, xm: torch.Tensor, x_hat: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

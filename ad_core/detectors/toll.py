@@ -100,7 +100,8 @@ class TollDetector(ReconstructionDetector):
     Parameters (beyond the AE's network and training ones): ``beta`` (≥ 0; 0 = plain AE),
     ``p`` (1, 2 or inf: the latent norm), ``selection`` (val_loss = validation-normal loss, the
     default; labelled_val = the paper's labelled-anomaly AUROC, explicit), ``n_val_anomalies``.
-    Presets: ``quick`` (small conv AE, standardised pixels, 400 random batches); ``paper`` (appendix
+    Presets: ``quick`` (small conv AE with BatchNorm, standardised pixels, z = 128, β = 1000,
+    400 random batches of 64, Adam 5e-4); ``paper`` (appendix
     B: 2000 iterations, checkpoint every 20, per-dataset batch/β/z/lr and network).
     """
 
@@ -124,8 +125,9 @@ class TollDetector(ReconstructionDetector):
         P_CONT, P_SEED,
     )
     presets: ClassVar = {
-        "quick": {"arch": "conv", "preprocess": "standardize", "latent_dim": 32, "width": 16,
-                  "iterations": 400, "batch_size": 64, "lr": 1e-3, "beta": 1.0, "eval_every": 20},
+        "quick": {"arch": "conv", "batchnorm": True, "preprocess": "standardize", "latent_dim": 128,
+                  "width": 16, "iterations": 400, "batch_size": 64, "lr": 5e-4, "beta": 1000.0,
+                  "eval_every": 20},
         "paper": {"iterations": 2000, "eval_every": 20, "select": "best"},
     }
 

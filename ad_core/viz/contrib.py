@@ -140,9 +140,10 @@ def softmax_matrix(softmax: np.ndarray, names: Sequence[str], *,
     small = len(labels) <= 16
     fig.update_layout(title=title, xaxis_title="predicted transformation label j",
                       yaxis_title="applied transformation T_i",
-                      xaxis={"showticklabels": small, "tickangle": -45},
+                      xaxis={"showticklabels": small, "tickangle": -45, "showgrid": False,
+                             "constrain": "domain"},
                       yaxis={"autorange": "reversed", "showticklabels": small,
-                             "scaleanchor": "x"},
+                             "scaleanchor": "x", "showgrid": False, "constrain": "domain"},
                       height=560 if small else 680)
     return fig
 

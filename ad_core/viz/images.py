@@ -18,9 +18,11 @@ import plotly.graph_objects as go
 from ad_core.errors import BadDataError
 
 #: Colour scale for error maps (x̂ − x)²: dark = well reconstructed, bright = large error.
-#: Explicit colour lists, so app themes cannot swap them for their own defaults.
-ERROR_COLORSCALE: list = [[i / (len(_c.sequential.Inferno) - 1), c]
+#: Explicit ``rgb()`` colour lists: Streamlit's chart theme rewrites some hex colours (Inferno's
+#: first colour ``#000004`` is one of its placeholders) and swaps named scales for its own.
+ERROR_COLORSCALE: list = [[i / (len(_c.sequential.Inferno) - 1), _c.hex_to_rgb(c)]
                           for i, c in enumerate(_c.sequential.Inferno)]
+ERROR_COLORSCALE = [[v, f"rgb{tuple(c)}"] for v, c in ERROR_COLORSCALE]
 #: Colour scale for grey images (black = 0, white = 1).
 GREY_COLORSCALE: list = [[0.0, "rgb(0,0,0)"], [1.0, "rgb(255,255,255)"]]
 TILE_PX = 84

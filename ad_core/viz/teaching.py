@@ -68,7 +68,7 @@ def gradient_flow_figure(flow: dict[str, Any], height: int = 460) -> go.Figure:
     fig.update_layout(
         height=height, margin={"l": 40, "r": 10, "t": 30, "b": 130},
         xaxis={"range": [-lim, lim], "title": "z₁ (along x₁, λ ≈ 4)"},
-        yaxis={"range": [-lim, lim], "title": "z₂ (along x₂, λ ≈ 1)"},
+        yaxis={"range": [-lim, lim], "title": "z₂ (along x₂, λ ≈ 1)", "scaleanchor": "x"},
         updatemenus=[{"type": "buttons", "showactive": False, "x": 0.0, "y": -0.32,
                       "xanchor": "left", "yanchor": "top", "direction": "right", "buttons": [
                           {"label": "▶ play", "method": "animate",
@@ -110,15 +110,15 @@ def lisae_isosurface_figure(d: dict[str, Any], height: int = 520) -> go.Figure:
             showlegend=True, colorscale=[[0, colour], [1, colour]], caps={"x_show": False,
                                                                          "y_show": False,
                                                                          "z_show": False}))
-    for pts, name, colour in ((d["samples"], "normal x⁺", NORMAL),
-                              (d["anomalies"], "anomalies (y, z ≠ 0)", "black")):
+    for pts, name, colour in ((d["samples"][:200], "normal x⁺", NORMAL),
+                              (d["anomalies"][:200], "anomalies (y, z ≠ 0)", "black")):
         fig.add_trace(go.Scatter3d(x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], mode="markers",
                                    name=name, marker={"size": 2, "color": colour, "opacity": 0.6}))
     fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 10, "b": 0},
                       legend={"x": 0, "y": 1},
                       scene={"xaxis_title": "x", "yaxis_title": "y", "zaxis_title": "z",
-                             "aspectmode": "cube",
-                             "camera": {"eye": {"x": 1.6, "y": 1.3, "z": 0.9}}})
+                             "aspectmode": "data",
+                             "camera": {"eye": {"x": 0.5, "y": -2.0, "z": 0.9}}})
     return fig
 
 
@@ -223,10 +223,12 @@ def dcl_tau_figure(curves: dict[str, np.ndarray], tau: float, values: dict[str, 
                    height: int = 340) -> go.Figure:
     """DCL of each appendix-A edge case against the temperature τ, the chosen τ marked."""
     fig = go.Figure()
-    for j, (name, v) in enumerate((k, v) for k, v in curves.items() if k != "tau"):
-        c = VIEW_COLOURS[j]
+    names = sorted((k for k in curves if k != "tau"), key=lambda k: k == "constant")
+    for j, name in enumerate(names):  # the constant case last: it lies on the identity line
+        c, v = VIEW_COLOURS[j], curves[name]
         fig.add_trace(go.Scatter(x=curves["tau"], y=v, mode="lines", name=name,
-                                 line={"color": c, "dash": "dash" if name == "constant" else None}))
+                                 line={"color": c, "dash": "dash" if name == "constant" else None,
+                                       "width": 2 if name == "constant" else 4}))
         if name in values:
             fig.add_trace(go.Scatter(x=[tau], y=[values[name]], mode="markers+text",
                                      text=[f"{values[name]:.3f}"], textposition="top right",
@@ -269,25 +271,30 @@ def loss_curve_figure(loss: np.ndarray, height: int = 220, yaxis: str = "loss") 
     return fig
 
 
-def relative_auroc_figure(rows: Sequence[dict[str, Any]], height: int = 380) -> go.Figure:
-    """The augmentation study's chart: AUROC_aug / AUROC_none per augmentation (median and range
-    over tasks), one marker colour per anomaly generator, 1.0 = no change."""
-    fig = go.Figure()
+def relative_auroc_figure(rows: Sequence[dict[str, Any]], height: int | None = None) -> go.Figure:
+    """The augmentation study's chart: AUROC_aug / AUROC_none per augmentation (median and the
+    2.5–97.5 % range over tasks), one panel per anomaly generator; 1.0 = no change."""
     gens = list(dict.fromkeys(r["generator"] for r in rows))
-    for j, g in enumerate(gens):
+    augs = list(dict.fromkeys(r["augmentation"] for r in rows))
+    fig = make_subplots(rows=1, cols=len(gens), shared_yaxes=True, horizontal_spacing=0.03,
+                        subplot_titles=[f"anomaly = {g}" for g in gens])
+    for j, g in enumerate(gens, start=1):
         rs = [r for r in rows if r["generator"] == g]
-        med = [r["median"] for r in rs]
+        colours = [NORMAL if r["median"] > 1 else ANOMALY for r in rs]
         fig.add_trace(go.Scatter(
-            x=med, y=[r["augmentation"] for r in rs], mode="markers", name=f"anomaly = {g}",
-            marker={"size": 10, "color": VIEW_COLOURS[j % len(VIEW_COLOURS)]},
-            error_x={"type": "data", "symmetric": False,
+            x=[r["median"] for r in rs], y=[r["augmentation"] for r in rs], mode="markers",
+            showlegend=False, marker={"size": 10, "color": colours},
+            error_x={"type": "data", "symmetric": False, "color": "grey",
                      "array": [r["high"] - r["median"] for r in rs],
                      "arrayminus": [r["median"] - r["low"] for r in rs]},
-            customdata=[[r["n"]] for r in rs],
-            hovertemplate="%{y}: %{x:.3f} (n=%{customdata[0]})<extra></extra>"))
-    fig.add_vline(x=1.0, line_dash="dot", line_color="grey")
-    fig.update_layout(height=height, xaxis_title="relative AUROC (augmentation / none)",
-                      margin={"l": 40, "r": 10, "t": 20, "b": 40})
+            customdata=[[r["n"], r.get("pvalue", float("nan"))] for r in rs],
+            hovertemplate="%{y}: median %{x:.3f} (n=%{customdata[0]}, "
+                          "p=%{customdata[1]:.3f})<extra></extra>"), row=1, col=j)
+        fig.add_vline(x=1.0, line_dash="dot", line_color="grey", row=1, col=j)
+        fig.update_xaxes(title_text="AUROC_aug / AUROC_none", row=1, col=j)
+    fig.update_yaxes(categoryorder="array", categoryarray=augs[::-1])
+    fig.update_layout(height=height or 120 + 28 * len(augs),
+                      margin={"l": 40, "r": 10, "t": 40, "b": 40})
     return fig
 
 

@@ -81,7 +81,7 @@ def feature_bars(rows: np.ndarray, row_names: Sequence[str],
     fig.update_yaxes(title_text="", tickfont={"size": 8})
     mid = (len(panels) + 1) // 2
     fig.update_yaxes(title_text=value_title, row=mid, col=1)
-    fig.update_annotations(font_size=9, textangle=0, xanchor="left")
+    fig.update_annotations(font_size=11, textangle=0, xanchor="left")
     fig.update_layout(title=title, height=120 + 70 * len(panels), legend_title="panel",
                       margin={"r": 150}, bargap=0.15)
     return fig

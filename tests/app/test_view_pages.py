@@ -185,3 +185,30 @@ def test_contributions_page(runs, detector) -> None:
         box.set_value(box.options[-1] if isinstance(box.options[-1], int) else
                       box.options[-1]).run()
         assert not at.exception, at.exception
+
+
+REAL = {  # tiny real runs of the deep detectors (the fastest ones), when they are registered
+    "geotrans": ("digits", ["0"], {"epochs": 1, "transformations": "8", "arch": "cnn"},
+                 {"transformations": 1, "contributions": 4}),
+    "neutral": ("breast_cancer", ["benign"], {"epochs": 2},
+                {"transformations": 1, "contributions": 3}),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("detector", list(REAL))
+def test_pages_on_real_deep_runs(runs, detector) -> None:
+    from ad_core.detectors import available_detectors
+    from ad_core.experiment import ExperimentSpec, run_experiment
+
+    cls = available_detectors().get(detector)
+    if cls is None:
+        pytest.skip(f"{detector} is not registered yet")
+    dataset, normal, params, charts = REAL[detector]
+    known = {p.name for p in cls.params}
+    res = run_experiment(ExperimentSpec(dataset, normal, detector, explain_n=16, embed_n=0,
+                                        params={k: v for k, v in params.items() if k in known}),
+                         root=runs)
+    for page in PAGES:
+        at = render(page, res.run_id)
+        assert len(at.get("plotly_chart")) >= charts.get(page, 0), page

@@ -279,10 +279,12 @@ def test_anomaly_generators_of_the_controlled_testbed():
 
 
 def test_controlled_testbed_uses_the_generators():
-    from ad_core.data import load_dataset
+    from ad_core.data.base import Dataset
     from ad_core.tasks import controlled_testbed
 
-    task = controlled_testbed(load_dataset("digits"), "3", seed=0)
+    ds = Dataset("tiny", "image", images(60, size=8), torch.arange(60) % 3, ("a", "b", "c"))
+    task = controlled_testbed(ds, "b", seed=0)
+    assert set(task.test_kind) == {"normal", "flip", "cutout", "invert"}
     normal = task.test_x[torch.from_numpy(task.test_kind == "normal")]
     flipped = task.test_x[torch.from_numpy(task.test_kind == "flip")]
     assert torch.equal(flipped, normal.flip(-2))
@@ -323,3 +325,39 @@ def test_gpu_keeps_device_and_matches_cpu(name):
     y_gpu = A.augment(x.cuda(), name, gen(4))
     assert y_gpu.device.type == "cuda"
     assert torch.allclose(y_gpu.cpu(), y_cpu, atol=1e-4), "same draws on CPU and GPU"
+
+
+def test_benchmark_grid_and_relative_auroc_statistics():
+    from ad_core.benchmarks import augmentation as B
+
+    jobs = B.build_jobs(dataset="digits", classes=["0", "1"], seeds=[0, 1],
+                        augmentations=["flip", "cutout-c"], wild=["rotate"], sweep=[0.1, 0.2],
+                        preset="quick")
+    labels = [t["label"] for t, _ in jobs]
+    # testbed: none, flip, cutout-c (c = 0.2 is the default, so not repeated), cutout-c=0.1;
+    # wild: none, rotate — each for 2 classes × 2 seeds
+    assert len(jobs) == 6 * 4 and labels.count("cutout-c=0.1") == 4 and labels.count("none") == 8
+    spec = next(s for t, s in jobs if t["label"] == "cutout-c=0.1")
+    assert spec["params"]["augmentation"] == "cutout-c" and spec["task"] == "testbed"
+    assert {s["task"] for t, s in jobs if t["study"] == "wild"} == {"one-vs-rest"}
+
+    rows = []
+    for t, _ in jobs:
+        if t["study"] != "testbed":
+            continue
+        base = 0.5 + 0.05 * int(t["normal_class"]) + 0.1 * t["seed"]
+        factor = {"none": 1.0, "flip": 1.2}.get(t["label"], 0.9)
+        res = {"auroc": base * factor, "fit_seconds": 1.0, "n_train": 10, "n_test": 40,
+               "per_kind_auroc": {"flip": base * factor, "cutout": base, "invert": base}}
+        rows += B.expand(t, res)
+    assert {r["anomaly_kind"] for r in rows} == {"all", "flip", "cutout", "invert"}
+    summary = B.summarise(rows)
+    flip = next(s for s in summary if s["label"] == "flip" and s["group"] == "flip")
+    assert flip["median_ratio"] == pytest.approx(1.2) and flip["n"] == 4
+    assert flip["ratio_lo"] == pytest.approx(1.2) and flip["pvalue"] < 0.2
+    same = next(s for s in summary if s["label"] == "flip" and s["group"] == "cutout")
+    assert same["median_ratio"] == pytest.approx(1.0) and same["pvalue"] == 1.0
+    meta = {"dataset": "digits", "classes": ["0", "1"], "seeds": [0, 1], "preset": "quick",
+            "extra_params": {}, "wall_seconds": 1.0, "workers": 1}
+    md = B.markdown(rows, summary, meta)
+    assert "CutOut-c sweep" in md and "| flip | 1.200" in md and "paper (Yoo et al. 2023)" in md

@@ -137,21 +137,43 @@ def test_neutral_toy_trains_through_fit_loop() -> None:
 
 
 # ----------------------------------------------------------------------------- cached results
-def test_relative_auroc_pairs_with_the_plain_ae(tmp_path) -> None:
-    rows = [{"dataset": "m", "normal": "0", "seed": s, "params": {"augmentation": a, **extra},
-             "auroc": au, "per_kind_auroc": {"cutout": cu, "flip": fl}}
-            for s in (0, 1)
-            for a, extra, au, cu, fl in (("none", {}, 0.8, 0.6, 0.9),
-                                         ("cutout", {}, 0.9, 0.9, 0.9),
-                                         ("cutout-c", {"c": 0.2}, 0.85, 0.75, 0.45))]
-    rel = {(r["augmentation"], r["generator"]): r for r in T.relative_auroc(rows)}
+def test_relative_auroc_reads_benchmark_rows(tmp_path) -> None:
+    pytest.importorskip("ad_core.benchmarks.augmentation")
+    rows = []
+    for cls in ("0", "1", "3"):
+        for aug, label, c, cut, flip in (("none", "none", None, 0.6, 0.9),
+                                         ("cutout", "cutout", None, 0.9, 0.9),
+                                         ("cutout-c", "cutout-c=0.5", 0.5, 0.75, 0.45)):
+            for kind, auc in (("cutout", cut), ("flip", flip), ("all", (cut + flip) / 2)):
+                rows.append({"study": "testbed", "augmentation": aug, "label": label, "c": c,
+                             "normal_class": cls, "seed": 0, "anomaly_kind": kind,
+                             "auroc": auc})
+    rel = {(r["augmentation"], r["generator"]): r for r in T.relative_auroc({"rows": rows})}
     assert rel[("cutout", "cutout")]["median"] == pytest.approx(1.5)
-    assert rel[("cutout", "cutout")]["n"] == 2
-    assert rel[("cutout-0.2", "flip")]["median"] == pytest.approx(0.5)
-    assert rel[("cutout-0.2", "flip")]["c"] == pytest.approx(0.2)
-    assert ("none", "cutout") not in rel
+    assert rel[("cutout", "cutout")]["n"] == 3
+    assert rel[("cutout-c=0.5", "flip")]["median"] == pytest.approx(0.5)
+    assert rel[("cutout-c=0.5", "flip")]["c"] == pytest.approx(0.5)
+    assert ("none", "cutout") not in rel and ("cutout", "all") not in rel
     p = tmp_path / "x.json"
     p.write_text(json.dumps({"meta": {}, "rows": rows}))
     assert T.load_results("x", p)["rows"] == rows
     assert T.load_results("x", tmp_path / "missing.json") is None
+    assert V.relative_auroc_figure(list(rel.values())).data
     assert V.cutout_sweep_figure([r for r in rel.values() if r["c"] is not None]).data
+
+
+def test_morph_frames_round_trip_and_figure() -> None:
+    frames = np.random.default_rng(0).uniform(size=(4, 28, 28))
+    row = T.encode_frames(frames)
+    back = T.decode_frames(row)
+    assert back.shape == (4, 28, 28) and np.abs(back - frames).max() <= 0.5 / 255 + 1e-6
+    fig = V.morph_figure(back, [0.1, 0.2, 0.3, 0.4], [0, 10, 20, 30], "start 0")
+    assert len(fig.frames) == 4 and fig.layout.sliders
+    assert T.geotrans_label("8", "3", "identity,flip") == "8 vs 3 · {identity, flip}"
+
+
+def test_geotrans_verdicts_compare_the_papers_relative_claims() -> None:
+    rows = [{"normal": n, "anomaly": a, "transformations": t.split(","), "auroc": v}
+            for (n, a, t), v in zip(T.GEOTRANS_EXPERIMENTS, (0.84, 0.99, 0.68))]
+    flip, shift = T.geotrans_verdicts(rows)
+    assert "claim reproduces" in flip and "does not reproduce" in shift

@@ -250,3 +250,16 @@ def test_upload_refusals(monkeypatch):
     monkeypatch.setattr(U, "MAX_UPLOAD_BYTES", 10)
     with pytest.raises(BadDataError, match="the limit is"):
         U.load_uploaded("big.csv", b"a,label\n" + b"1,0\n" * 10)
+
+
+def test_memory_guards(tmp_path, monkeypatch):
+    p = _class_zip(tmp_path)
+    monkeypatch.setattr(U, "MAX_IMAGE_PIXELS", 600)  # dogs/big.png is 32×24 = 768 pixels
+    with pytest.raises(U.ImageTooLargeError, match="24 pixels wide and 32 high"):
+        U.load_image_folder(p)
+    monkeypatch.setattr(U, "MAX_IMAGE_PIXELS", 4096 * 4096)
+    monkeypatch.setattr(U, "MAX_TENSOR_BYTES", 7 * 16 * 16 * 4 - 1)
+    with pytest.raises(BadDataError, match="choose a smaller size"):
+        U.load_image_folder(p)
+    ds = U.load_uploaded("pics.zip", p.read_bytes(), size=8)
+    assert ds.x.shape == (7, 1, 8, 8)

@@ -1,0 +1,83 @@
+"""The papers' published numbers, transcribed from ``/work/shared/REFERENCE_RESULTS.md``.
+
+AUROC in %, anomaly = positive, one-vs-rest unless the entry says otherwise. The Compare page
+shows them beside our measurements where dataset and detector match; ``our_datasets`` lists our
+dataset names the paper's numbers are compared with (``mnist5k`` is a 500-per-class subset of
+MNIST, so it is compared with MNIST numbers *with that caveat shown*).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DIGITS = tuple(str(i) for i in range(10))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One published result: who, on what, which detector, per class (if given) and average."""
+
+    paper: str
+    dataset: str
+    detector: str
+    average: float
+    per_class: dict[str, float] = field(default_factory=dict)
+    metric: str = "AUROC %"
+    our_datasets: tuple[str, ...] = ()
+    note: str = ""
+
+
+def _pc(values: tuple[float, ...]) -> dict[str, float]:
+    return dict(zip(DIGITS, values))
+
+
+_MNIST = ("mnist", "mnist5k")
+_MNIST_NOTE = ("Paper: full MNIST (~6,000 training images per class); mnist5k has 500 per class, "
+               "so compare directions, not decimals.")
+TOLL = "Toll (targeted collapse)"
+LISAE = "LIS-AE"
+GEOTRANS = "GeoTrans (Golan & El-Yaniv 2018)"
+
+REFERENCES: tuple[Reference, ...] = (
+    Reference(TOLL, "MNIST", "toll", 98.4,
+              _pc((99.8, 99.9, 96.2, 97.9, 97.8, 98.1, 99.5, 98.7, 97.3, 98.5)),
+              our_datasets=_MNIST, note=_MNIST_NOTE),
+    Reference(TOLL + ", ablation β = 0 (plain AE)", "MNIST", "ae", 94.7,
+              _pc((99.1, 99.9, 91.4, 93.4, 94.3, 95.1, 98.5, 96.4, 82.9, 96.2)),
+              our_datasets=_MNIST, note=_MNIST_NOTE),
+    Reference(TOLL + " table", "MNIST", "ocsvm", 91.3, our_datasets=_MNIST, note=_MNIST_NOTE),
+    Reference(TOLL + " table", "MNIST", "iforest", 92.3, our_datasets=_MNIST, note=_MNIST_NOTE),
+    Reference(TOLL + " table", "MNIST", "kde", 87.0, our_datasets=_MNIST, note=_MNIST_NOTE),
+    Reference(TOLL, "Fashion-MNIST", "toll", 93.2, our_datasets=("fashion_mnist",)),
+    Reference(TOLL, "CIFAR-10", "toll", 69.6, our_datasets=("cifar10",)),
+    Reference(TOLL, "CIFAR-100 (20 superclasses)", "toll", 67.6, our_datasets=("cifar100",)),
+    Reference(GEOTRANS, "CIFAR-10", "geotrans", 86.0,
+              _pc((74.7, 95.7, 78.1, 72.4, 87.8, 87.8, 83.4, 95.5, 93.3, 91.3)),
+              our_datasets=("cifar10",)),
+    Reference(GEOTRANS, "CIFAR-100 (20 superclasses)", "geotrans", 78.7,
+              our_datasets=("cifar100",)),
+    Reference(GEOTRANS, "Fashion-MNIST", "geotrans", 93.5,
+              _pc((99.4, 97.6, 91.1, 89.9, 92.1, 93.4, 83.3, 98.9, 90.8, 99.2)),
+              our_datasets=("fashion_mnist",)),
+    Reference(GEOTRANS + " table (RAW-OC-SVM)", "Fashion-MNIST", "ocsvm", 92.8,
+              our_datasets=("fashion_mnist",)),
+    Reference(GEOTRANS + " table (RAW-OC-SVM)", "CIFAR-10", "ocsvm", 62.0,
+              our_datasets=("cifar10",)),
+    Reference(LISAE + " Table 1", "MNIST", "lisae", 97.68, our_datasets=_MNIST, note=_MNIST_NOTE),
+    Reference(LISAE + " Table 1", "MNIST", "ae", 96.01, our_datasets=_MNIST, note=_MNIST_NOTE),
+    Reference(LISAE + " Table 1", "MNIST", "kde", 95.68, our_datasets=_MNIST, note=_MNIST_NOTE),
+    Reference(LISAE + " Table 1", "MNIST", "iforest", 86.24, our_datasets=_MNIST,
+              note=_MNIST_NOTE),
+    Reference(LISAE + " Table 1", "MNIST", "ocsvm", 91.08, our_datasets=_MNIST, note=_MNIST_NOTE),
+    Reference(LISAE + " Table 1", "Fashion-MNIST", "lisae", 92.56,
+              our_datasets=("fashion_mnist",)),
+    Reference(LISAE + " Table 1", "Fashion-MNIST", "ae", 90.76, our_datasets=("fashion_mnist",)),
+    Reference(LISAE + " Table 2", "CIFAR-10", "lisae", 81.45, our_datasets=("cifar10",)),
+    Reference(LISAE + " Table 2", "SVHN", "lisae", 68.86, our_datasets=("svhn",)),
+)
+
+
+def references_for(dataset: str, detector: str | None = None) -> list[Reference]:
+    """Published results comparable with our runs on ``dataset`` (and ``detector`` if given)."""
+    return [r for r in REFERENCES if dataset in r.our_datasets
+            and (detector is None or r.detector == detector)]

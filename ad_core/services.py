@@ -1,0 +1,375 @@
+"""The small facade the app's pages call (DESIGN.md §1): datasets, detectors, jobs, runs, results.
+
+Pages hold widgets and layout; everything they need to *know* or *do* goes through here, so the
+page files stay thin and the same calls are usable from tests and benchmarks. Nothing here imports
+streamlit. Owners are the app's per-browser-session tokens (see :mod:`ad_core.jobs`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ad_core import embed, jobs
+from ad_core.data import data_root, dataset_info, list_datasets, load_dataset
+from ad_core.data.base import REPO_ROOT, Dataset
+from ad_core.detectors import available_detectors, get_detector_class
+from ad_core.detectors.base import Detector, ParamSpec
+from ad_core.errors import BadDataError, UnknownNameError, UserError, did_you_mean
+from ad_core.experiment import ExperimentSpec
+from ad_core.runs import Run, delete_run, list_runs, load_run
+from ad_core.tasks import TASK_KINDS, TESTBED_GENERATORS, Task, build_task
+
+RESULTS_DIR = REPO_ROOT / "docs" / "results"
+UPLOAD_PREFIX = "upload-"
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+TASK_TITLES = {"one-vs-rest": "One class vs the rest",
+               "testbed": "Controlled testbed (generated anomalies)",
+               "negatives": "Negative-data split (LIS-AE)"}
+#: Quick-start candidates, best first: (detector, preset).
+QUICKSTART_ORDER = (("toll", "quick"), ("dae", "quick"), ("iforest", "quick"))
+QUICKSTART_DATASET, QUICKSTART_NORMAL = "mnist5k", "8"
+
+
+# --------------------------------------------------------------------------- choices (Data page)
+@dataclass
+class DataChoice:
+    """What the Data page chose and the Train page trains on: dataset, normal class(es), task."""
+
+    dataset: str = "digits"
+    normal: list[str] = field(default_factory=lambda: ["0"])
+    task: str = "one-vs-rest"
+    seed: int = 0
+    negatives: list[str] = field(default_factory=list)
+    generators: list[str] = field(default_factory=lambda: list(TESTBED_GENERATORS))
+
+    def task_options(self) -> dict[str, Any]:
+        """Keyword options for :func:`ad_core.tasks.build_task` of this task kind."""
+        if self.task == "negatives" and self.negatives:
+            return {"negatives": list(self.negatives)}
+        if self.task == "testbed":
+            return {"generators": list(self.generators)}
+        return {}
+
+    def describe(self) -> str:
+        """``mnist5k · normal 8 · one-vs-rest · seed 0``."""
+        extra = ""
+        if self.task == "negatives":
+            extra = f" · negatives {'+'.join(self.negatives) or 'default'}"
+        elif self.task == "testbed":
+            extra = f" · {', '.join(self.generators)}"
+        return (f"{self.dataset} · normal {'+'.join(self.normal)} · {self.task}{extra} · "
+                f"seed {self.seed}")
+
+    def spec(self, detector: str, preset: str = "quick", params: dict[str, Any] | None = None
+             ) -> ExperimentSpec:
+        """The experiment that trains ``detector`` on this choice."""
+        return ExperimentSpec(dataset=self.dataset, normal=list(self.normal), detector=detector,
+                              preset=preset, params=dict(params or {}), task=self.task,
+                              seed=int(self.seed), task_options=self.task_options())
+
+
+# --------------------------------------------------------------------------- datasets
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A dataset as the Data page lists it."""
+
+    name: str
+    modality: str
+    description: str
+    embedded: bool
+    available: bool
+    files_hint: str
+    class_names: tuple[str, ...] | None
+    uploaded: bool = False
+
+    @property
+    def label(self) -> str:
+        mark = "offline" if self.embedded else ("yours" if self.uploaded else
+                                                 ("files found" if self.available else
+                                                  "files needed"))
+        return f"{self.name} — {self.modality}, {mark}"
+
+
+def dataset_catalogue(uploads: list[str] | None = None) -> list[DatasetEntry]:
+    """Registered datasets (embedded first) plus this session's ``uploads``; others' uploads are
+    hidden."""
+    root = data_root()
+    out = []
+    for info in list_datasets():
+        uploaded = info.name.startswith(UPLOAD_PREFIX)
+        if uploaded and info.name not in (uploads or []):
+            continue
+        try:
+            ok = bool(info.available(root))
+        except Exception:  # a broken availability check means "not here"
+            ok = False
+        out.append(DatasetEntry(info.name, info.modality, info.description, info.embedded, ok,
+                                info.files_hint, info.class_names, uploaded))
+    return out
+
+
+def unavailable_message(name: str) -> str:
+    """The one clear sentence on where to put which files for a dataset that is not here."""
+    info = dataset_info(name)
+    hint = info.files_hint or "its files"
+    return (f"{name} is not on this machine. Put {hint} under {data_root() / name} "
+            f"(or set ANOMALY_LAB_DATA), then reload this page.")
+
+
+def load(name: str) -> Dataset:
+    """Load a dataset by name (cached per process)."""
+    return load_dataset(name)
+
+
+def class_samples(ds: Dataset, per_class: int = 8, seed: int = 0,
+                  classes: list[str] | None = None) -> tuple[np.ndarray, list[str], list[int]]:
+    """A seeded sample of ``per_class`` rows of each class: ``(x, titles, rows)``."""
+    rng = np.random.default_rng(seed)
+    y = ds.y.numpy()
+    ids = range(ds.n_classes) if not classes else [ds.class_id(c) for c in classes]
+    rows: list[int] = []
+    titles: list[str] = []
+    for c in ids:
+        members = np.flatnonzero(y == c)
+        take = np.sort(rng.choice(members, size=min(per_class, len(members)), replace=False))
+        rows += take.tolist()
+        titles += [f"class {ds.class_names[c]}"] * len(take)
+    return ds.x[rows].numpy(), titles, rows
+
+
+def build_choice_task(choice: DataChoice) -> Task:
+    """The task the choice describes (clear :class:`UserError` when it cannot be built)."""
+    try:
+        return build_task(load(choice.dataset), choice.task, choice.normal, choice.seed,
+                          **choice.task_options())
+    except ModuleNotFoundError as e:  # e.g. the augmentation catalogue for the testbed
+        raise UserError(f"This task needs a part of Anomaly Lab that is not installed yet "
+                        f"({e.name}); choose another task.") from None
+
+
+def kind_samples(task: Task, per_kind: int = 8) -> tuple[np.ndarray, list[str]]:
+    """The first ``per_kind`` test items of each kind (normal, each class or generator)."""
+    xs, titles = [], []
+    kinds = ["normal"] + sorted(set(task.test_kind.tolist()) - {"normal"})
+    for k in kinds:
+        rows = np.flatnonzero(task.test_kind == k)[:per_kind]
+        xs.append(task.test_x[rows].numpy())
+        titles += [k] * len(rows)
+    return np.concatenate(xs), titles
+
+
+def upload_dataset(filename: str, data: bytes) -> str:
+    """Validate and register an uploaded CSV or image zip; returns its dataset name.
+
+    The name is ``upload-<stem>-<hash>``: the same file uploaded twice gets the same name.
+    """
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise BadDataError(f"{filename} is {len(data) / 2**20:.0f} MB; uploads are limited to "
+                           f"{MAX_UPLOAD_BYTES // 2**20} MB.")
+    if not filename.lower().endswith((".csv", ".zip")):
+        raise BadDataError("Upload a .csv table or a .zip of images with one folder per class.")
+    try:
+        from ad_core.data.user import load_uploaded
+    except ModuleNotFoundError:
+        raise UserError("Uploading data is not available in this version yet.") from None
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", Path(filename).stem).strip("_")[:30] or "data"
+    name = f"{UPLOAD_PREFIX}{stem}-{hashlib.sha1(data).hexdigest()[:6]}"
+    try:
+        dataset_info(name)
+        return name  # already registered in this process
+    except UserError:
+        pass
+    ds = load_uploaded(filename, data)
+    from ad_core.data.registry import DatasetInfo, register
+
+    register(DatasetInfo(name, ds.modality, f"uploaded {filename} ({len(ds.y)} samples, "
+                         f"{ds.n_classes} classes)", lambda _root, _ds=ds: _ds,
+                         lambda _root: True, tuple(ds.class_names)))
+    return name
+
+
+# --------------------------------------------------------------------------- detectors
+def detector_catalogue(modality: str | None = None) -> dict[str, type[Detector]]:
+    """Available detectors (optionally only those that handle ``modality``), in the app's order."""
+    return {n: c for n, c in available_detectors().items()
+            if modality is None or modality in c.modalities}
+
+
+def detector_params(name: str, advanced: bool | None = None) -> tuple[ParamSpec, ...]:
+    """A detector's hyperparameters (``advanced=False``: the main ones only)."""
+    ps = get_detector_class(name).params
+    return tuple(p for p in ps if advanced is None or p.advanced == advanced)
+
+
+def preset_values(name: str, preset: str, dataset: str | None = None) -> dict[str, Any]:
+    """The parameter values a preset resolves to (defaults overlaid with the preset)."""
+    shape = None
+    if dataset:
+        try:
+            shape = load(dataset).input_shape
+        except UserError:
+            shape = None
+    return get_detector_class(name).preset_params(preset, dataset, shape)
+
+
+def changed_params(name: str, preset: str, values: dict[str, Any],
+                   dataset: str | None = None) -> dict[str, Any]:
+    """Only the values that differ from the preset (what the user really changed), validated."""
+    base = preset_values(name, preset, dataset)
+    cls = get_detector_class(name)
+    out = {}
+    for k, v in values.items():
+        v = cls.param_spec(k).coerce(v)
+        if k not in base or base[k] != v:
+            out[k] = v
+    return out
+
+
+# --------------------------------------------------------------------------- jobs
+def quickstart_spec() -> ExperimentSpec:
+    """Quick start: Toll's quick preset on mnist5k normal 8 (else DAE, else Isolation Forest).
+
+    ``ANOMALY_LAB_QUICKSTART=<detector>[:<preset>]`` overrides the choice (slow machines, tests).
+    """
+    dets = available_detectors()
+    forced = os.environ.get("ANOMALY_LAB_QUICKSTART", "").strip()
+    order = ((tuple(forced.split(":", 1)) if ":" in forced else (forced, "quick")),
+             *QUICKSTART_ORDER) if forced else QUICKSTART_ORDER
+    det, preset = next(((d, p) for d, p in order if d in dets), ("iforest", "quick"))
+    return ExperimentSpec(dataset=QUICKSTART_DATASET, normal=[QUICKSTART_NORMAL], detector=det,
+                          preset=preset)
+
+
+def start_training(spec: ExperimentSpec, owner: str, label: str | None = None) -> str:
+    """Queue a training job for ``owner``; returns the job id (checks names before queueing)."""
+    from ad_core.detectors import make_detector
+
+    make_detector(spec.detector, spec.preset, **spec.params)  # unknown names → clear error now
+    if spec.task not in TASK_KINDS:
+        raise UnknownNameError(f"Unknown task {spec.task!r}. {did_you_mean(spec.task, TASK_KINDS)}")
+    if not spec.dataset.startswith(("csv:", "images:")):
+        dataset_info(spec.dataset)
+    return jobs.get_manager().submit(spec, owner, label)
+
+
+def start_quickstart(owner: str) -> str:
+    """Queue the quick-start training for ``owner``; returns the job id."""
+    spec = quickstart_spec()
+    return start_training(spec, owner, label=f"Quick start: {jobs.describe_spec(spec)}")
+
+
+def list_jobs(owner: str, active_only: bool = False) -> list[jobs.JobSnapshot]:
+    """``owner``'s jobs, oldest first."""
+    return jobs.get_manager().list(owner, active_only)
+
+
+def job(job_id: str, owner: str) -> jobs.JobSnapshot:
+    """One of ``owner``'s jobs."""
+    return jobs.get_manager().snapshot(job_id, owner)
+
+
+def cancel_job(job_id: str, owner: str) -> jobs.JobSnapshot:
+    """Stop one of ``owner``'s jobs (queued: dropped; running: stops at the next step)."""
+    return jobs.get_manager().cancel(job_id, owner)
+
+
+def forget_job(job_id: str, owner: str) -> None:
+    """Hide a finished job from ``owner``'s list."""
+    jobs.get_manager().forget(job_id, owner)
+
+
+def adopt_jobs(job_ids: list[str], owner: str) -> list[str]:
+    """Re-attach jobs named in the URL after a reload; returns the ids that still exist."""
+    m = jobs.get_manager()
+    return [j for j in job_ids if re.fullmatch(r"[0-9a-f]{24}", j) and m.adopt(j, owner)]
+
+
+def queue_position(job_id: str) -> int | None:
+    """Place of a queued job in the shared queue (0 = next)."""
+    return jobs.get_manager().queue_position(job_id)
+
+
+# --------------------------------------------------------------------------- runs
+def runs() -> list[Run]:
+    """Every saved run, newest first."""
+    return list_runs()
+
+
+def run(run_id: str) -> Run:
+    """Open a saved run."""
+    return load_run(run_id)
+
+
+def remove_run(run_id: str) -> None:
+    """Delete a saved run folder."""
+    delete_run(run_id)
+
+
+def run_row(r: Run) -> dict[str, Any]:
+    """One row of the runs table: what was trained on what, and how well."""
+    c, m = r.config, r.metrics
+    return {"run": r.run_id, "detector": c.get("detector"), "preset": c.get("preset"),
+            "dataset": c.get("dataset"), "normal": "+".join(map(str, c.get("normal", []))),
+            "task": c.get("task"), "seed": c.get("seed"), "status": c.get("status", "done"),
+            "AUROC": m.get("auroc"), "AUPR": m.get("aupr"), "F1": m.get("f1"),
+            "fit s": m.get("fit_seconds"), "score s": m.get("score_seconds"),
+            "n train": m.get("n_train"), "n test": m.get("n_test"),
+            "params": json.dumps(c.get("params") or {}), "created": c.get("created")}
+
+
+def run_history(r: Run) -> dict[str, list]:
+    """The detector's training curves (``history_``) stored with the run; ``{}`` if none."""
+    try:
+        meta = json.loads((r.path / "detector" / "detector.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    hist = meta.get("history")
+    return hist if isinstance(hist, dict) else {}
+
+
+def task_key(r: Run) -> str:
+    """Runs with equal keys were evaluated on the same task protocol (any seed)."""
+    c = r.config
+    return (f"{c.get('dataset')} · normal {'+'.join(map(str, c.get('normal', [])))} · "
+            f"{c.get('task')}" + (f" {json.dumps(c.get('task_options'), sort_keys=True)}"
+                                  if c.get("task_options") else ""))
+
+
+def projection(r: Run, method: str, seed: int = 0) -> dict[str, Any]:
+    """The run's 2-D projection (PCA / t-SNE / UMAP), cached in the run folder."""
+    return embed.run_projection(r, method, seed)
+
+
+# --------------------------------------------------------------------------- benchmark results
+@dataclass(frozen=True)
+class ResultFile:
+    """A benchmark's JSON under ``docs/results/`` with per-task rows."""
+
+    name: str
+    meta: dict[str, Any]
+    rows: list[dict[str, Any]]
+
+
+def benchmark_results(directory: Path | None = None) -> list[ResultFile]:
+    """Benchmark JSON files whose rows carry dataset/normal/detector/seed/auroc."""
+    d = Path(directory) if directory else RESULTS_DIR
+    out = []
+    for p in sorted(d.glob("*.json")) if d.exists() else []:
+        try:
+            obj = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+        rows = obj.get("rows") if isinstance(obj, dict) else None
+        need = {"dataset", "normal", "detector", "seed", "auroc"}
+        if isinstance(rows, list) and rows and all(isinstance(r, dict) and need <= set(r)
+                                                   for r in rows):
+            out.append(ResultFile(p.stem, obj.get("meta") or {}, rows))
+    return out

@@ -1,0 +1,122 @@
+"""Compare: runs on the same task, benchmark sweeps per class, relative AUROC against a baseline
+with Wilcoxon p-values, and the papers' published numbers beside ours."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ad_core import services
+from ad_core.reference import references_for
+from ad_core.viz.compare import (
+    metric_bars,
+    per_class_table,
+    reference_table,
+    relative_auroc,
+    relative_auroc_chart,
+    runs_frame,
+    variant,
+)
+from pages.common import chart, current_run, download_csv
+
+st.title("Compare")
+tab_runs, tab_bench = st.tabs(["Runs on the same task", "Benchmark sweeps"])
+
+# ----------------------------------------------------------------------------- saved runs
+with tab_runs:
+    runs = services.runs()
+    if not runs:
+        st.info("No saved runs yet. Train a few detectors on the same task on the **Train** page "
+                "to compare them here.")
+    else:
+        groups: dict[str, list] = {}
+        for r in runs:
+            groups.setdefault(services.task_key(r), []).append(r)
+        cur = current_run()
+        keys = sorted(groups, key=lambda k: -len(groups[k]))
+        default = services.task_key(cur) if cur is not None else keys[0]
+        key = st.selectbox("Task", keys, index=keys.index(default) if default in keys else 0,
+                           format_func=lambda k: f"{k} — {len(groups[k])} run(s)")
+        df = runs_frame([services.run_row(r) for r in groups[key]])
+        cols = ["run", "detector", "preset", "seed", "status", "AUROC", "AUPR", "F1", "fit s",
+                "score s", "n train", "n test", "params"]
+        st.dataframe(df[cols], hide_index=True)
+        download_csv(df, "runs-same-task", key="cmp-runs-csv")
+        metric = st.segmented_control("Metric", ["AUROC", "AUPR", "F1"], default="AUROC",
+                                      required=True, key="cmp_metric") or "AUROC"
+        chart(metric_bars(df, metric, title=f"{metric} of each run — {key}"),
+              key=f"cmp-bars-{metric}", filename="runs-same-task")
+        dataset = groups[key][0].config.get("dataset", "")
+        normal = groups[key][0].config.get("normal", [])
+        refs = [ref for d in df["detector"].unique() for ref in references_for(dataset, d)]
+        if refs:
+            st.markdown("**Papers' numbers for these detectors** (AUROC %, one-vs-rest)")
+            ref_df = pd.DataFrame([{
+                "detector": ref.detector, "source": f"{ref.paper} · {ref.dataset}",
+                f"normal {'+'.join(normal)}": (ref.per_class.get(normal[0]) if len(normal) == 1
+                                               else None),
+                "average over classes": ref.average} for ref in refs])
+            ours = df.groupby("detector")["AUROC"].mean() * 100
+            ref_df.insert(2, "ours (this task, %)", ref_df["detector"].map(ours).round(1))
+            st.dataframe(ref_df, hide_index=True)
+            notes = sorted({ref.note for ref in refs if ref.note})
+            for n in notes:
+                st.caption(n)
+
+# ----------------------------------------------------------------------------- benchmark sweeps
+with tab_bench:
+    files = services.benchmark_results()
+    if not files:
+        st.info("No benchmark results yet. Run a sweep such as `python -m ad_core bench "
+                "--dataset digits --detector iforest --detector ocsvm --seeds 3`; it writes "
+                "`docs/results/*.json`, which appear here.")
+        st.stop()
+    names = {f.name: f for f in files}
+    fname = st.selectbox("Benchmark", list(names),
+                         format_func=lambda n: names[n].meta.get("title", n))
+    res = names[fname]
+    meta = res.meta
+    st.caption(f"`{meta.get('command', '')}` · {meta.get('date', '')} · seeds "
+               f"{meta.get('seeds', '')} · {meta.get('data', '')}")
+    rows = res.rows
+    datasets = sorted({str(r["dataset"]) for r in rows})
+    if len(datasets) > 1:
+        ds_pick = st.selectbox("Dataset", datasets, key="bench_ds")
+        rows = [r for r in rows if str(r["dataset"]) == ds_pick]
+    table = per_class_table(rows)
+    st.markdown("**AUROC (%) per normal class** — mean over seeds")
+    st.dataframe(table, key="bench_table")
+    download_csv(table.reset_index(), f"{fname}-per-class", key="bench-csv")
+
+    variants = list(dict.fromkeys(variant(r) for r in rows))
+    if len(variants) > 1:
+        st.markdown("**Relative AUROC against a baseline** — the augmentation study's summary: "
+                    "for each variant, AUROC ÷ the baseline's AUROC on the same task (class, "
+                    "seed); dot = median, bar = 95 % interval, p = paired Wilcoxon signed-rank.")
+        base = st.selectbox("Baseline", variants, key="bench_base")
+        stats = relative_auroc(rows, base)
+        chart(relative_auroc_chart(stats, base), key=f"rel-{fname}-{base}",
+              filename=f"{fname}-relative-auroc")
+        if stats:
+            sdf = pd.DataFrame(stats).rename(columns={
+                "median_ratio": "median ratio", "ratio_lo": "2.5 %", "ratio_hi": "97.5 %",
+                "pvalue": "Wilcoxon p", "n": "tasks"})
+            st.dataframe(sdf.round(4), hide_index=True)
+    else:
+        st.caption("This sweep has one variant; a relative-AUROC chart needs two or more.")
+
+    ds_name = str(rows[0]["dataset"]) if rows else ""
+    ref_blocks = []
+    for v in variants:
+        det = next(r["detector"] for r in rows if variant(r) == v)
+        refs = references_for(ds_name, det)
+        if refs and v in table.columns:
+            ref_blocks.append((v, reference_table(table[v], refs)))
+    if ref_blocks:
+        st.markdown("**Papers' numbers beside ours** (AUROC %)")
+        for v, t in ref_blocks:
+            st.markdown(f"*{v}*")
+            st.dataframe(t)
+        for note in sorted({r.note for v, _ in ref_blocks for r in references_for(ds_name)
+                            if r.note}):
+            st.caption(note)

@@ -1,0 +1,224 @@
+"""Train: pick detectors and presets or hyperparameters, start background jobs, watch them, manage
+finished runs. Training itself runs in :mod:`ad_core.jobs` (one worker thread, FIFO), never in
+this script, so it survives page switches and reloads (``?job=<id>`` in the URL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ad_core import jobs, services
+from ad_core.detectors.base import ParamSpec
+from ad_core.viz.compare import runs_frame
+from ad_core.viz.training import loss_curve
+from pages.common import (
+    chart,
+    current_run_id,
+    data_choice,
+    download_csv,
+    fmt_seconds,
+    owner,
+    page_exists,
+    set_current_run,
+    unwatch_job,
+    user_errors,
+    watch_job,
+)
+
+st.title("Train")
+choice = data_choice()
+st.markdown(f"**Task:** {choice.describe()} — change it on the **Data** page.")
+
+try:
+    modality = services.load(choice.dataset).modality
+except Exception as e:  # dataset vanished (e.g. an upload from another session)
+    st.warning(f"The chosen dataset cannot be loaded ({e}). Pick another one on the Data page.")
+    st.stop()
+
+dets = services.detector_catalogue(modality)
+default_det = services.quickstart_spec().detector
+if "train_detectors" not in st.session_state:
+    st.session_state["train_detectors"] = [default_det] if default_det in dets else list(dets)[:1]
+st.session_state["train_detectors"] = [d for d in st.session_state["train_detectors"] if d in dets]
+chosen = st.multiselect("Detectors", list(dets), key="train_detectors",
+                        format_func=lambda n: f"{dets[n].title or n} ({n})",
+                        help=f"Detectors that work on {modality} data. Several are trained one "
+                             "after another (one at a time, in order).")
+
+
+def param_widget(det: str, preset: str, p: ParamSpec, value: Any) -> Any:
+    """One hyperparameter's input, built from its :class:`ParamSpec` (range, choices, help)."""
+    key = f"p-{det}-{preset}-{p.name}"
+    rng = "" if p.low is None and p.high is None else f" Range: {p.low} … {p.high}."
+    help_text = f"{p.help}{rng}".strip() or None
+    if p.kind == "bool":
+        return st.checkbox(p.name, value=bool(value), key=key, help=help_text)
+    if p.kind == "choice" and p.choices:
+        opts = list(p.choices)
+        idx = [str(o) for o in opts].index(str(value)) if str(value) in map(str, opts) else 0
+        return st.selectbox(p.name, opts, index=idx, key=key, help=help_text, format_func=str)
+    if p.kind == "int":
+        return st.number_input(p.name, value=int(value), step=1, key=key, help=help_text,
+                               min_value=int(p.low) if p.low is not None else None,
+                               max_value=int(p.high) if p.high is not None else None)
+    if p.kind == "float":
+        return st.number_input(p.name, value=float(value), key=key, help=help_text, format="%g",
+                               min_value=float(p.low) if p.low is not None else None,
+                               max_value=float(p.high) if p.high is not None else None,
+                               step=abs(float(value)) / 10 if value else 0.01)
+    return st.text_input(p.name, value=str(value), key=key, help=help_text)
+
+
+settings: dict[str, tuple[str, dict[str, Any]]] = {}
+for det in chosen:
+    cls = dets[det]
+    with st.expander(f"{cls.title or det} — settings", expanded=len(chosen) == 1):
+        st.caption(f"{cls.summary} Paper: {cls.paper}.")
+        presets = list(cls.presets)
+        preset = st.segmented_control(
+            "Preset", presets, default="quick" if "quick" in presets else presets[0],
+            key=f"preset-{det}", required=True,
+            help="quick: seconds to a minute on a laptop; paper: the paper's hyperparameters "
+                 "(can take long on a CPU).")
+        preset = preset or presets[0]
+        values = services.preset_values(det, preset, choice.dataset)
+        custom: dict[str, Any] = {}
+        if st.toggle("Set hyperparameters myself", key=f"custom-{det}"):
+            main = [p for p in cls.params if not p.advanced]
+            adv = [p for p in cls.params if p.advanced]
+            cols = st.columns(3)
+            for i, p in enumerate(main):
+                if isinstance(values.get(p.name), (bool, int, float, str)):
+                    with cols[i % 3]:
+                        custom[p.name] = param_widget(det, preset, p, values[p.name])
+            if adv and st.checkbox("Show advanced parameters", key=f"adv-{det}"):
+                cols = st.columns(3)
+                for i, p in enumerate(adv):
+                    if isinstance(values.get(p.name), (bool, int, float, str)):
+                        with cols[i % 3]:
+                            custom[p.name] = param_widget(det, preset, p, values[p.name])
+        else:
+            st.caption("Preset values: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+        settings[det] = (preset, custom)
+
+start = st.button("Start training", type="primary", icon=":material/play_arrow:",
+                  disabled=not chosen, key="start")
+if not chosen:
+    st.info("Choose at least one detector to train.")
+if start:
+    with user_errors():
+        for det, (preset, custom) in settings.items():
+            params = services.changed_params(det, preset, custom, choice.dataset)
+            jid = services.start_training(choice.spec(det, preset, params), owner())
+            watch_job(jid)
+        st.toast(f"Queued {len(settings)} training job(s).", icon=":material/schedule:")
+
+# ----------------------------------------------------------------------------- jobs
+st.subheader("Training jobs")
+any_active = bool(services.list_jobs(owner(), active_only=True))
+
+
+def _open(run_id: str) -> None:
+    set_current_run(run_id)
+    st.session_state["goto"] = "pages/scores.py" if page_exists("pages/scores.py") else None
+
+
+@st.fragment(run_every=1.0 if any_active else None)
+def jobs_panel() -> None:
+    """Every job of this session with live progress, ETA, loss curve, Stop/Open buttons."""
+    snaps = services.list_jobs(owner())
+    if any_active and not any(s.active for s in snaps):
+        st.rerun(scope="app")  # all finished: refresh the runs list and stop polling
+    if not snaps:
+        st.info("No training jobs in this session yet. Choose detectors above and press "
+                "**Start training** (or **Quick start** on Home).")
+        return
+    for s in reversed(snaps):
+        with st.container(border=True):
+            head, btn = st.columns([5, 1], vertical_alignment="center")
+            icon = {jobs.DONE: "✅", jobs.FAILED: "❌", jobs.CANCELLED: "⏹️",
+                    jobs.RUNNING: "⏳", jobs.QUEUED: "🕒"}[s.status]
+            head.markdown(f"{icon} **{s.label}** — {s.status}")
+            if s.active:
+                if btn.button("Stop", key=f"stop-{s.job_id}", icon=":material/stop:"):
+                    with user_errors():
+                        services.cancel_job(s.job_id, owner())
+                        st.rerun(scope="fragment")
+            elif s.saved:
+                if btn.button("Open", key=f"open-{s.job_id}", icon=":material/visibility:"):
+                    _open(s.run_id)
+                    st.rerun(scope="app")
+            else:
+                if btn.button("Remove", key=f"rm-{s.job_id}"):
+                    services.forget_job(s.job_id, owner())
+                    unwatch_job(s.job_id)
+                    st.rerun(scope="app")
+            if s.status == jobs.QUEUED:
+                pos = services.queue_position(s.job_id)
+                st.progress(0.0, text=f"Waiting in the queue (position "
+                                      f"{(pos or 0) + 1}); one job trains at a time.")
+            elif s.status == jobs.RUNNING:
+                phase = f" (phase {s.phase})" if s.phase > 1 else ""
+                st.progress(s.fraction, text=f"step {s.step}/{s.total or '?'}{phase} · "
+                                             f"{fmt_seconds(s.elapsed)} elapsed · "
+                                             f"ETA {fmt_seconds(s.eta)}")
+            else:
+                msg = (f"AUROC {s.result['auroc']:.3f} · " if "auroc" in s.result else "")
+                st.caption(f"{msg}{fmt_seconds(s.elapsed)} · run `{s.run_id}`"
+                           + (f" · {s.error}" if s.error else ""))
+                if s.status == jobs.FAILED:
+                    st.error(s.error)
+            if len(s.losses) > 1:
+                st.plotly_chart(loss_curve(s.steps, s.losses,
+                                           title=f"Training loss — {s.spec.detector}"),
+                                key=f"loss-{s.job_id}")
+
+
+jobs_panel()
+
+# ----------------------------------------------------------------------------- finished runs
+st.subheader("Finished runs")
+runs = services.runs()
+if not runs:
+    st.info("No saved runs yet. Train one above; it appears here when it finishes.")
+    st.stop()
+df = runs_frame([services.run_row(r) for r in runs])
+shown = ["run", "detector", "preset", "dataset", "normal", "task", "seed", "status", "AUROC",
+         "AUPR", "F1", "fit s", "created"]
+event = st.dataframe(df[shown], hide_index=True, on_select="rerun", selection_mode="single-row",
+                     key="runs_table")
+download_csv(df, "anomaly-lab-runs", key="runs-csv")
+rows = event.selection.rows if event else []
+if rows:
+    rid = df.iloc[rows[0]]["run"]
+    c1, c2, c3 = st.columns(3)
+    if c1.button("Make it the current run", key="make-current", icon=":material/check:",
+                 disabled=rid == current_run_id()):
+        set_current_run(rid)
+        st.rerun()
+    if c2.button("Open its scores", key="open-scores", icon=":material/bar_chart:"):
+        _open(rid)
+        st.rerun()
+
+    @st.dialog("Delete this run?")
+    def confirm_delete(run_id: str) -> None:
+        st.write(f"Run `{run_id}` and all its files will be deleted. This cannot be undone.")
+        a, b = st.columns(2)
+        if a.button("Delete", type="primary", key="confirm-delete"):
+            with user_errors():
+                services.remove_run(run_id)
+                if current_run_id() == run_id:
+                    set_current_run(None)
+                st.rerun()
+        if b.button("Cancel", key="cancel-delete"):
+            st.rerun()
+
+    if c3.button("Delete…", key="delete-run", icon=":material/delete:"):
+        confirm_delete(rid)
+    hist = services.run_history(services.run(rid))
+    if hist:
+        from ad_core.viz.training import history_curves
+
+        chart(history_curves(hist, title=f"Training curves of {rid}"), key=f"hist-{rid}",
+              filename=f"{rid}-training")

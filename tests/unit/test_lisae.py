@@ -1,0 +1,81 @@
+"""LIS-AE: two phases, only the latent layer moves in phase 2, negatives, LinSep, artefacts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ad_core import metrics as M
+from ad_core.detectors import Detector, make_detector
+from ad_core.detectors.lisae import lisae_phase2_loss
+from ad_core.errors import BadParameterError
+
+FAST = {"epochs": 25, "phase2_epochs": 15, "batch_size": 16}
+
+
+@pytest.fixture(scope="module")
+def neg_task(digits):
+    """Normal 4, negatives = class 5 (the next class), anomalies = the other classes."""
+    from ad_core.tasks import negative_split
+
+    return negative_split(digits, "4", seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(neg_task):
+    return make_detector("lisae", "quick", linsep=True, **FAST).fit(neg_task)
+
+
+def test_lisae_beats_iforest_and_improves_on_phase1(fitted, neg_task):
+    ifo = make_detector("iforest").fit(neg_task)
+    base = M.auroc(neg_task.test_y, ifo.decision_function(neg_task.test_x))
+    auc = M.auroc(neg_task.test_y, fitted.decision_function(neg_task.test_x))
+    auc1 = M.auroc(neg_task.test_y, fitted.phase1_scores(neg_task.test_x))
+    assert auc > base, f"LIS-AE {auc:.3f} vs IsolationForest {base:.3f}"
+    assert auc >= auc1 - 0.005
+    h = fitted.history_
+    assert h["phase1_loss"] and h["phase2_loss"] and h["phase1_bce"]
+    assert fitted.negatives_source_ == neg_task.negatives_source
+
+
+def test_phase2_changes_only_the_latent_layer(fitted):
+    before, after = fitted.net1_.state_dict(), fitted.net_.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("latent.") for k in changed), changed
+
+
+def test_explain_extra_scores_and_reload(fitted, neg_task, tmp_path):
+    x = neg_task.test_x[:6]
+    ex = fitted.explain(x)
+    for k in ("reconstruction", "error_map", "reconstruction_phase1", "error_map_phase1"):
+        assert ex[k].shape == tuple(x.shape)
+    assert ex["latent"].shape == (6, 32)
+    extra = fitted.extra_scores(neg_task)
+    assert extra["phase1_test"].shape == (len(neg_task.test_x),)
+    assert extra["negatives"].shape == (len(neg_task.negatives_x),)
+    # latent shaping pushes the negatives' error up
+    assert extra["negatives"].mean() > extra["negatives_phase1"].mean()
+    fitted.save(tmp_path / "lis")
+    again = Detector.load(tmp_path / "lis")
+    np.testing.assert_array_equal(again.decision_function(neg_task.test_x),
+                                  fitted.decision_function(neg_task.test_x))
+    np.testing.assert_array_equal(again.phase1_scores(x), fitted.phase1_scores(x))
+    assert again.negatives_source_ == fitted.negatives_source_ and again.gamma_ == fitted.gamma_
+
+
+def test_synthetic_negatives_when_the_task_has_none(digits_task):
+    det = make_detector("lisae", "quick", epochs=2, phase2_epochs=2, batch_size=32).fit(digits_task)
+    assert det.negatives_source_.startswith("synthetic")
+    assert det.gamma_ == pytest.approx(3.0 * det.phase1_neg_error_)
+
+
+def test_phase2_loss_is_algorithm_1():
+    rp, rn = torch.tensor([1.0, 3.0]), torch.tensor([2.0, 8.0])
+    assert float(lisae_phase2_loss(rp, rn, 0.5, 5.0)) == pytest.approx(2.0 + 0.5 * 3.0)
+
+
+@pytest.mark.parametrize("params", [{"beta": -1}, {"gamma_multiple": -2}, {"negatives": "omniglot"}])
+def test_bad_parameters_raise(digits_task, params):
+    with pytest.raises(BadParameterError):
+        make_detector("lisae", "quick", epochs=1, **params).fit(digits_task)
