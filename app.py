@@ -144,7 +144,7 @@ def main() -> None:
             sidebar_runs()
         except UserError as e:
             st.error(str(e))
-        st.caption(f"**Data:** {data_choice().describe()}")
+        st.caption(f"**Next training on:** {data_choice().describe()} (set on **Data**)")
         st.markdown("**Training jobs**")
         sidebar_jobs()
     pg.run()

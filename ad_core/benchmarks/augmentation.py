@@ -311,6 +311,25 @@ def unchanged_anomalies(dataset: str, classes: Sequence[str], seeds: Sequence[in
     return {g: float(np.mean(v)) for g, v in same.items()}
 
 
+def mean_image_auroc(dataset: str, classes: Sequence[str], seeds: Sequence[int]
+                     ) -> dict[str, float]:
+    """Mean testbed AUROC per gen of a model-free score: squared distance to the mean training
+    image (what an autoencoder that collapsed to the mean normal image would score)."""
+    from ad_core.data import load_dataset
+    from ad_core.metrics import per_kind_auroc
+    from ad_core.tasks import controlled_testbed
+
+    ds = load_dataset(dataset)
+    res: dict[str, list[float]] = {g: [] for g in GENERATORS}
+    for cls in classes:
+        for s in seeds:
+            task = controlled_testbed(ds, cls, int(s), generators=GENERATORS)
+            score = (task.test_x - task.train_x.mean(0)).pow(2).flatten(1).mean(1).numpy()
+            for g, auc in per_kind_auroc(task.test_kind, score).items():
+                res[str(g)].append(auc)
+    return {g: float(np.mean(v)) for g, v in res.items()}
+
+
 def markdown(rows: Sequence[dict[str, Any]], summary: Sequence[dict[str, Any]],
              meta: dict[str, Any]) -> str:
     """The results page: grid description, testbed tables, sweep, in the wild, claims."""
@@ -331,6 +350,11 @@ def markdown(rows: Sequence[dict[str, Any]], summary: Sequence[dict[str, Any]],
         lines += ["Generated anomalies identical to their normal image (no detector can tell "
                   "them apart): " + ", ".join(f"{g} {100 * v:.1f} %" for g, v in
                                               meta["unchanged_anomalies"].items()) + ".", ""]
+    if meta.get("mean_image_auroc"):
+        lines += ["Model-free reference: distance to the mean training image scores "
+                  + ", ".join(f"gen = {g} {v:.3f}" for g, v in meta["mean_image_auroc"].items())
+                  + " (a DAE whose rows match these has collapsed to reconstructing the mean "
+                  "normal image).", ""]
     lines += [*(_testbed_tables(summary)), "", *(_wild_table(summary)), "",
              *claims_table(summary)]
     return "\n".join(lines)
@@ -387,6 +411,7 @@ def run(*, dataset: str = "mnist5k", classes: Sequence[str] = DEFAULT_CLASSES,
                   "p-value is 2/2ⁿ (0.0625 for n = 5)."),
         "n_runs": len(jobs), "complete": False,
         "unchanged_anomalies": unchanged_anomalies(dataset, classes, seeds),
+        "mean_image_auroc": mean_image_auroc(dataset, classes, seeds),
     }
     rows: list[dict[str, Any]] = []
     t0 = time.time()
@@ -419,6 +444,8 @@ def rewrite(name: str = NAME, out_dir: str | None = None) -> Path:
     if "unchanged_anomalies" not in meta:
         meta["unchanged_anomalies"] = unchanged_anomalies(meta["dataset"], meta["classes"],
                                                           meta["seeds"])
+    if "mean_image_auroc" not in meta:
+        meta["mean_image_auroc"] = mean_image_auroc(meta["dataset"], meta["classes"], meta["seeds"])
     _, md = write_results(name, rows, meta, markdown(rows, meta["summary"], meta),
                           Path(out_dir) if out_dir else None)
     return md

@@ -124,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                f"Seeds {seeds}; {time.time() - t0:.0f} s wall.", "", *_grid_table(grid), ""]
         print("\n".join(md), flush=True)
     if args.intuition:
+        start = len(md)
         jobs_i = [(n, a, t, s) for n, a, t in INTUITION for s in seeds]
         t0 = time.time()
         with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs_i)))) as ex:
@@ -142,9 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             md.append(f"| {n} | {a} | {t.replace(',', ', ')} | {ours} | "
                       f"{rs[0]['paper_auroc']:.3f} |")
         md.append("")
-        print("\n".join(md[-8:]), flush=True)
+        print("\n".join(md[start:]), flush=True)
     if args.throughput:
-        load = os.getloadavg()[0]
+        start, load = len(md), os.getloadavg()[0]
         thr = throughput(args.throughput_images, threads=min(2, os.cpu_count() or 1))
         rows += [{"part": "throughput", **r} for r in thr]
         md += ["## Scoring throughput (transformed views per second, quick CNN)", "",
@@ -156,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         md += [f"| {r['transformations']} | {r['batched_views_per_s']:,.0f} | "
                f"{r['naive_views_per_s']:,.0f} | {r['speedup']:.1f}× |" for r in thr]
         md.append("")
-        print("\n".join(md[-6:]), flush=True)
+        print("\n".join(md[start:]), flush=True)
     meta = {"title": "GeoTrans: MNIST-5k, §6 intuition experiments, scoring throughput",
             "command": "python -m ad_core.benchmarks.geotrans " + " ".join(
                 sys.argv[1:] if argv is None else argv),

@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ad_core.experiment import machine_info
 
     t_all = time.time()
-    sections: list[str] = []
+    sections: list[str] = [""]
     rows: list[dict[str, Any]] = []
     timing: dict[str, float] = {}
 

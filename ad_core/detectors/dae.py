@@ -76,6 +76,14 @@ class DAEDetector(AEDetector):
         "paper": {**AEDetector.presets["paper"], "augmentation": "rotate"},
     }
 
+    @classmethod
+    def dataset_preset(cls, preset: str, dataset: str | None,
+                       input_shape: tuple[int, ...] | None) -> dict[str, Any]:
+        out = super().dataset_preset(preset, dataset, input_shape)
+        if input_shape is not None and len(input_shape) == 1:
+            out["augmentation"] = "noise"  # the geometric default makes no sense on a table
+        return out
+
     def check_params(self, p: dict[str, Any]) -> None:
         super().check_params(p)
         from ad_core.augment import augmenter

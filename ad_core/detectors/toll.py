@@ -135,6 +135,9 @@ class TollDetector(ReconstructionDetector):
     def dataset_preset(cls, preset: str, dataset: str | None,
                        input_shape: tuple[int, ...] | None) -> dict[str, Any]:
         if preset != "paper":
+            if input_shape is not None and len(input_shape) == 1:  # tables: MLP, per-column scaling
+                return {"arch": "mlp", "preprocess": "features", "latent_dim": 16, "width": 64,
+                        "beta": 10.0, "batch_size": 32}
             return {}
         setting = paper_setting(dataset, input_shape)
         out = dict(TOLL_PAPER[setting])

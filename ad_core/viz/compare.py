@@ -137,8 +137,11 @@ def metric_bars(df: pd.DataFrame, metric: str = "AUROC", title: str | None = Non
                                            "</extra>"))
     fig.update_layout(title=title or f"{metric} of each run on this task", xaxis_title="run",
                       yaxis_title=metric, legend_title_text="detector", height=360,
+                      showlegend=True, bargap=0.4,
                       margin={"l": 60, "r": 20, "t": 60, "b": 120})
     if metric in ("AUROC", "AUPR", "F1"):
-        lo = float(np.nanmin(df[metric])) if len(df) else 0.0
-        fig.update_yaxes(range=[max(0.0, lo - 0.1), 1.0])
+        fig.update_yaxes(range=[0.0, 1.0])
+        if metric == "AUROC":
+            fig.add_hline(y=0.5, line_dash="dot", line_color="#7f8c8d",
+                          annotation_text="chance (0.5)", annotation_position="bottom right")
     return fig

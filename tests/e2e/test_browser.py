@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -86,7 +87,8 @@ def browser():
 
 def settle(page, timeout: float = 60.0) -> None:
     """Wait until the script has finished running (no status widget for a while)."""
-    page.wait_for_selector("h1", timeout=timeout * 1000)
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1, '
+                           '[data-testid="stMainBlockContainer"] h2', timeout=timeout * 1000)
     t_end = time.time() + timeout
     quiet_since = None
     while time.time() < t_end:
@@ -114,11 +116,15 @@ def test_quick_start_then_every_page(server, browser) -> None:
     page.screenshot(path=str(SHOTS / "01-quickstart-scores.png"), full_page=True)
     links = page.locator('[data-testid="stSidebarNav"] a')
     paths = [links.nth(i).get_attribute("href") for i in range(links.count())]
-    slugs = [h.rstrip("/").split("/")[-1].split("?")[0] or "home" for h in paths]
+    slugs = [urlparse(h).path.strip("/").split("/")[-1] or "home" for h in paths]
     assert {"home", "data", "train", "embeddings", "compare"} <= set(slugs), slugs
     for i, slug in enumerate(slugs):
         page.goto(f"{server}/{slug if slug != 'home' else ''}?run={run_id}")
-        settle(page)
+        try:
+            settle(page)
+        except Exception:
+            page.screenshot(path=str(SHOTS / f"{i + 2:02d}-{slug}-TIMEOUT.png"), full_page=True)
+            raise
         errors = page.locator('[data-testid="stException"]')
         page.screenshot(path=str(SHOTS / f"{i + 2:02d}-{slug}.png"), full_page=True)
         assert errors.count() == 0, f"{slug}: {errors.first.inner_text()[:500]}"

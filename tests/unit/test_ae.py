@@ -128,3 +128,14 @@ def test_preprocessing_inverse_recovers_the_input(mode, resize):
         assert abs(float(y.mean())) < 1e-5 and abs(float(y.std()) - 1) < 1e-3
     if mode == "gcn":
         assert float(y.min()) >= -1e-6 and float(y.max()) <= 1 + 1e-6
+
+
+def test_cae_ocsvm_scores_latent_codes_and_reloads(task8, tmp_path):
+    from ad_core.detectors.cae_ocsvm import CAEOCSVMDetector
+
+    det = CAEOCSVMDetector(epochs=10, batch_size=16).fit(task8)
+    s = det.decision_function(task8.test_x)
+    assert M.auroc(task8.test_y, s) > 0.7
+    np.testing.assert_allclose(s, det.svm_.decision_function(det.embed(task8.test_x)))
+    det.save(tmp_path / "cae")
+    np.testing.assert_array_equal(CAEOCSVMDetector.load(tmp_path / "cae").decision_function(task8.test_x), s)
