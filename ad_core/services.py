@@ -7,7 +7,6 @@ streamlit. Owners are the app's per-browser-session tokens (see :mod:`ad_core.jo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -22,14 +21,12 @@ from ad_core.data import data_root, dataset_info, list_datasets, load_dataset
 from ad_core.data.base import REPO_ROOT, Dataset
 from ad_core.detectors import available_detectors, get_detector_class
 from ad_core.detectors.base import Detector, ParamSpec
-from ad_core.errors import BadDataError, UnknownNameError, UserError, did_you_mean
+from ad_core.errors import UnknownNameError, UserError, did_you_mean
 from ad_core.experiment import ExperimentSpec
 from ad_core.runs import Run, delete_run, list_runs, load_run
 from ad_core.tasks import TASK_KINDS, TESTBED_GENERATORS, Task, build_task
 
 RESULTS_DIR = REPO_ROOT / "docs" / "results"
-UPLOAD_PREFIX = "upload-"
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 TASK_TITLES = {"one-vs-rest": "One class vs the rest",
                "testbed": "Controlled testbed (generated anomalies)",
                "negatives": "Negative-data split (LIS-AE)"}
@@ -104,15 +101,16 @@ def dataset_catalogue(uploads: list[str] | None = None) -> list[DatasetEntry]:
     root = data_root()
     out = []
     for info in list_datasets():
-        uploaded = info.name.startswith(UPLOAD_PREFIX)
-        if uploaded and info.name not in (uploads or []):
-            continue
         try:
             ok = bool(info.available(root))
         except Exception:  # a broken availability check means "not here"
             ok = False
         out.append(DatasetEntry(info.name, info.modality, info.description, info.embedded, ok,
-                                info.files_hint, info.class_names, uploaded))
+                                info.files_hint, info.class_names, False))
+    for name in uploads or []:
+        ds = load_dataset(name)
+        out.append(DatasetEntry(name, ds.modality, ds.description or f"uploaded ({len(ds.y)} samples)",
+                                False, True, "", tuple(ds.class_names), True))
     return out
 
 
@@ -167,33 +165,16 @@ def kind_samples(task: Task, per_kind: int = 8) -> tuple[np.ndarray, list[str]]:
 
 
 def upload_dataset(filename: str, data: bytes) -> str:
-    """Validate and register an uploaded CSV or image zip; returns its dataset name.
+    """Validate and store an uploaded CSV or image zip; returns its dataset name.
 
-    The name is ``upload-<stem>-<hash>``: the same file uploaded twice gets the same name.
+    The name is ``csv:PATH`` or ``images:PATH`` of the stored copy under the data folder's
+    ``uploads/`` (the same file uploaded twice gets the same path), so background jobs, saved
+    runs and the CLI can reload it after a restart. Size and format checks live in
+    :func:`ad_core.data.user.load_uploaded`.
     """
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise BadDataError(f"{filename} is {len(data) / 2**20:.0f} MB; uploads are limited to "
-                           f"{MAX_UPLOAD_BYTES // 2**20} MB.")
-    if not filename.lower().endswith((".csv", ".zip")):
-        raise BadDataError("Upload a .csv table or a .zip of images with one folder per class.")
-    try:
-        from ad_core.data.user import load_uploaded
-    except ModuleNotFoundError:
-        raise UserError("Uploading data is not available in this version yet.") from None
-    stem = re.sub(r"[^A-Za-z0-9]+", "_", Path(filename).stem).strip("_")[:30] or "data"
-    name = f"{UPLOAD_PREFIX}{stem}-{hashlib.sha1(data).hexdigest()[:6]}"
-    try:
-        dataset_info(name)
-        return name  # already registered in this process
-    except UserError:
-        pass
-    ds = load_uploaded(filename, data)
-    from ad_core.data.registry import DatasetInfo, register
+    from ad_core.data.user import load_uploaded
 
-    register(DatasetInfo(name, ds.modality, f"uploaded {filename} ({len(ds.y)} samples, "
-                         f"{ds.n_classes} classes)", lambda _root, _ds=ds: _ds,
-                         lambda _root: True, tuple(ds.class_names)))
-    return name
+    return load_uploaded(filename, data).name
 
 
 # --------------------------------------------------------------------------- detectors
