@@ -4,15 +4,22 @@ The features are what the detector's ``embed()`` returned for a sample of test r
 (``embedding.npz``: ``index``, ``features``). Wide features are first reduced to 50 principal
 components (the usual t-SNE/UMAP practice) which keeps a 5,000-point projection to seconds.
 
-UMAP compiles its numba kernels on first use (tens of seconds); :func:`warm_up` does that once in
-a background thread when the app starts, so the user's first UMAP is quick.
+UMAP compiles its numba kernels on first use (tens of seconds to minutes on a busy laptop), and
+that compilation holds the Python interpreter. So projections run in one persistent worker
+*process* (spawned, never forked from the server): :func:`warm_up` sends it a tiny UMAP when the
+app starts, the server stays responsive meanwhile, and the user's first real UMAP finds the
+kernels compiled.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import multiprocessing
+import os
 import threading
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -23,9 +30,26 @@ METHODS = ("pca", "tsne", "umap")
 METHOD_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 PRE_PCA_DIMS = 50
 
-_warm_lock = threading.Lock()
-_warm_thread: threading.Thread | None = None
-_warm_done = threading.Event()
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+_warm_future: Future | None = None
+
+
+def _worker() -> ProcessPoolExecutor:
+    """The one projection process (spawned lazily; restarted if it died)."""
+    global _pool
+    with _lock:
+        if _pool is None or getattr(_pool, "_broken", False):
+            _pool = ProcessPoolExecutor(max_workers=1,
+                                        mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_init_worker)
+            atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
+        return _pool
+
+
+def _init_worker() -> None:
+    threads = os.environ.get("NUMBA_NUM_THREADS") or "1"
+    os.environ.setdefault("OMP_NUM_THREADS", threads)
 
 
 def _pre_reduce(x: np.ndarray, seed: int) -> np.ndarray:
@@ -94,7 +118,10 @@ def run_projection(run: Any, method: str = "pca", seed: int = 0) -> dict[str, An
         if xy.shape == (len(feats), 2):
             return {"xy": xy, "index": emb["index"], "cached": True, "seconds": 0.0}
     t0 = time.perf_counter()
-    xy = project(feats, method, seed)
+    if method == "pca":  # cheap: in this process, never queued behind the UMAP warm-up
+        xy = project(feats, method, seed)
+    else:
+        xy = _worker().submit(project, feats, method, seed).result()
     tmp = path.with_suffix(f".tmp{threading.get_ident()}.npy")
     np.save(tmp, xy, allow_pickle=False)
     tmp.replace(path)
@@ -102,32 +129,30 @@ def run_projection(run: Any, method: str = "pca", seed: int = 0) -> dict[str, An
             "seconds": time.perf_counter() - t0}
 
 
-def _warm() -> None:
-    try:
-        # Compile both neighbour searches (exact for small N, NN-descent above 4,096 points, here
-        # forced on a tiny sample) and the layout optimiser.
-        x = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
-        _umap(len(x), 0, force_approximation=True).fit_transform(x)
-        _umap(len(x), 0).fit_transform(x)
-    except Exception:  # a warm-up must never break the app; the real call will report errors
-        pass
-    finally:
-        _warm_done.set()
+def _warm() -> bool:
+    """Compile UMAP's kernels: both neighbour searches (exact for small N, NN-descent above 4,096
+    points, here forced on a tiny sample) and the layout optimiser."""
+    x = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    _umap(len(x), 0, force_approximation=True).fit_transform(x)
+    _umap(len(x), 0).fit_transform(x)
+    return True
 
 
-def warm_up(block: bool = False) -> threading.Thread:
-    """Import UMAP and compile its numba kernels once, in a daemon thread (idempotent)."""
-    global _warm_thread
-    with _warm_lock:
-        if _warm_thread is None:
-            _warm_thread = threading.Thread(target=_warm, name="umap-warm-up", daemon=True)
-            _warm_thread.start()
-        t = _warm_thread
+def warm_up(block: bool = False) -> Future:
+    """Start the projection process and compile UMAP in it, once (idempotent, non-blocking)."""
+    global _warm_future
+    with _lock:
+        fut = _warm_future
+    if fut is None or (fut.done() and fut.exception() is not None):
+        fut = _worker().submit(_warm)
+        with _lock:
+            _warm_future = fut
     if block:
-        t.join()
-    return t
+        fut.result()
+    return fut
 
 
 def is_warm() -> bool:
-    """Whether the UMAP warm-up has finished."""
-    return _warm_done.is_set()
+    """Whether the UMAP warm-up has finished successfully."""
+    fut = _warm_future
+    return fut is not None and fut.done() and fut.exception() is None

@@ -89,7 +89,7 @@ def _resolve_normals(ds: Dataset, normal: Sequence[str | int] | str | int) -> li
     return ids
 
 
-def _train_test_rows(ds: Dataset, seed: int, test_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+def train_test_rows(ds: Dataset, seed: int, test_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the official split, or a seeded stratified split holding out ``test_fraction``."""
     y = ds.y.numpy()
     if ds.split is not None and (ds.split == "test").any() and (ds.split == "train").any():
@@ -150,7 +150,7 @@ def one_vs_rest(ds: Dataset, normal: Sequence[str | int] | str | int, seed: int 
         pool = norm_rows[:half]
         test_rows = np.sort(np.concatenate([norm_rows[half:], np.flatnonzero(~np.isin(y, normals))]))
     else:
-        train_rows, test_rows = _train_test_rows(ds, seed, test_fraction)
+        train_rows, test_rows = train_test_rows(ds, seed, test_fraction)
         pool = train_rows[np.isin(y[train_rows], normals)]
     if len(pool) == 0:
         raise BadDataError(f"No training samples of class {', '.join(_names(ds, normals))} in "
@@ -240,7 +240,7 @@ def negative_split(ds: Dataset, normal: Sequence[str | int] | str | int, seed: i
     if neg_classes:
         if len(set(neg_classes) | set(normals)) >= ds.n_classes:
             raise BadParameterError("No class is left for anomalies: choose fewer negative classes.")
-        train_rows, _ = _train_test_rows(ds, seed, test_fraction)
+        train_rows, _ = train_test_rows(ds, seed, test_fraction)
         neg_rows = train_rows[np.isin(y[train_rows], neg_classes)]
         if max_train:
             neg_rows = neg_rows[:max_train]

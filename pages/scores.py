@@ -101,8 +101,8 @@ with user_errors():
                 st.dataframe(pd.DataFrame({"test row": rows, "kind": kind[rows],
                                            "score": s[rows]}), hide_index=True)
             elif is_image(run):
-                show_figure(image_grid(x[rows], test_labels(run, rows), ncols=8,
-                                       title=f"{g.capitalize()} (row · kind · score)"),
+                show_figure(image_grid(x[rows], test_labels(run, rows, with_row=False), ncols=8,
+                                       title=f"{g.capitalize()} (kind · score)"),
                             f"gallery-{g}", run)
             else:
                 cols = feature_names or [f"f{i}" for i in range(x.shape[1])]

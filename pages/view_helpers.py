@@ -66,8 +66,8 @@ def show_figure(fig: go.Figure, key: str, run: Run | None = None) -> None:
                        on_click="ignore", icon=":material/download:")
 
 
-def test_labels(run: Run, rows: np.ndarray) -> list[str]:
-    """Short labels of test rows: ``"#row · kind · score"``."""
+def test_labels(run: Run, rows: np.ndarray, with_row: bool = True) -> list[str]:
+    """Short labels of test rows: ``"#row · kind · score"`` (``"kind · score"`` without row)."""
     sc = run.scores
     kinds = sc.get("test_kind")
     s = sc.get("test")
@@ -75,7 +75,7 @@ def test_labels(run: Run, rows: np.ndarray) -> list[str]:
     for r in np.asarray(rows, dtype=int):
         k = str(kinds[r]) if kinds is not None else "?"
         v = f" · {s[r]:.3g}" if s is not None else ""
-        out.append(f"#{r} · {k}{v}")
+        out.append(f"#{r} · {k}{v}" if with_row else f"{k}{v}")
     return out
 
 

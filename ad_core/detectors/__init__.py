@@ -16,6 +16,7 @@ _MODULES = {
     "geotrans": ("geotrans",),
     "neutral": ("neutral",),
     "classical": ("iforest", "ocsvm", "lof", "kde"),
+    "cae_ocsvm": ("cae_ocsvm",),
 }
 
 

@@ -75,13 +75,13 @@ def labelled_validation(task: Any, n_anomalies: int, seed: int) -> torch.Tensor:
     ODDS protocol put every anomaly in the test set; testbed anomalies are generated).
     """
     from ad_core.data import load_dataset
-    from ad_core.tasks import _train_test_rows
+    from ad_core.tasks import train_test_rows
 
     if task.kind not in ("one-vs-rest", "negatives") or task.modality != "image":
         raise BadParameterError("selection=labelled_val needs an image one-vs-rest task: other "
                                 "protocols have no labelled anomalies outside the test set.")
     ds = load_dataset(task.dataset)
-    train_rows, _ = _train_test_rows(ds, task.seed, float(task.options.get("test_fraction", 0.2)))
+    train_rows, _ = train_test_rows(ds, task.seed, float(task.options.get("test_fraction", 0.2)))
     y = ds.y.numpy()
     normal_ids = [list(ds.class_names).index(c) for c in task.normal]
     rows = train_rows[~np.isin(y[train_rows], normal_ids)]

@@ -44,14 +44,18 @@ def embedding_scatter(xy: np.ndarray, index: Sequence[int], *, labels: Sequence[
             others = sorted(set(kind.tolist()) - {"normal"})
             groups = [("normal", kind == "normal", NORMAL_COLOR)] + [
                 (k, kind == k, _PALETTE[i % len(_PALETTE)]) for i, k in enumerate(others)]
-        for name, sel, color in groups:
+        # Normals are usually the minority (100 of 1,000 in one-vs-rest): draw them last, on
+        # top and a little larger, while the legend keeps them first.
+        for rank, (name, sel, color) in reversed(list(enumerate(groups))):
             if not sel.any():
                 continue
+            is_normal = name == "normal"
             fig.add_trace(go.Scattergl(
                 x=xy[sel, 0], y=xy[sel, 1], mode="markers", name=f"{name} ({int(sel.sum())})",
                 customdata=idx[sel], text=[t for t, s in zip(text, sel) if s],
-                hovertemplate=hover,
-                marker={"size": marker_size, "color": color, "opacity": 0.75}))
+                hovertemplate=hover, legendrank=rank + 1,
+                marker={"size": marker_size + (2 if is_normal else 0), "color": color,
+                        "opacity": 0.9 if is_normal else 0.6}))
     fig.update_layout(
         title=title or f"{method} of the detector's representation of {len(xy)} test samples",
         xaxis_title=f"{method} 1", yaxis_title=f"{method} 2", height=560, dragmode="lasso",
