@@ -92,7 +92,15 @@ class DatasetEntry:
         mark = "offline" if self.embedded else ("yours" if self.uploaded else
                                                  ("files found" if self.available else
                                                   "files needed"))
-        return f"{self.name} — {self.modality}, {mark}"
+        return f"{self.display_name} — {self.modality}, {mark}"
+
+    @property
+    def display_name(self) -> str:
+        """The registry name, or an upload's original file name (without the stored path)."""
+        if not self.uploaded:
+            return self.name
+        stored = Path(self.name.split(":", 1)[-1]).name
+        return stored.split("-", 1)[-1] if "-" in stored else stored
 
 
 def dataset_catalogue(uploads: list[str] | None = None) -> list[DatasetEntry]:
