@@ -176,6 +176,15 @@ def _official_split(n_train: int, n_test: int) -> np.ndarray:
     return np.array(["train"] * n_train + ["test"] * n_test)
 
 
+def _train_test_dataset(name: str, xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray,
+                        yte: np.ndarray, class_names: tuple[str, ...], description: str) -> Dataset:
+    """A :class:`Dataset` of uint8 train + test images with the source's official split."""
+    x = uint8_images(np.concatenate([xtr, xte]))
+    y = torch.from_numpy(np.concatenate([ytr, yte]).astype(np.int64))
+    return Dataset(name, "image", x, y, class_names, split=_official_split(len(xtr), len(xte)),
+                   description=description)
+
+
 def _tv(cls_name: str) -> Callable[..., object]:
     import torchvision.datasets as tvd
 
@@ -194,10 +203,7 @@ def _load_idx_set(root: Path, name: str, tv_class: str, title: str,
     xte, yte = arr["t10k-images-idx3-ubyte"], arr["t10k-labels-idx1-ubyte"]
     if len(xtr) != len(ytr) or len(xte) != len(yte):
         raise BadDataError(f"{title}: the image and label files in {raw} disagree in length.")
-    x = uint8_images(np.concatenate([xtr, xte]))
-    y = torch.from_numpy(np.concatenate([ytr, yte]).astype(np.int64))
-    return Dataset(name, "image", x, y, class_names, split=_official_split(len(xtr), len(xte)),
-                   description=description)
+    return _train_test_dataset(name, xtr, ytr, xte, yte, class_names, description)
 
 
 def load_mnist(root: Path) -> Dataset:
@@ -222,10 +228,8 @@ def load_cifar10(root: Path) -> Dataset:
     xtr, ytr = _cifar_arrays([read_cifar_pickle(folder / f) for f in CIFAR10_FILES[:-1]],
                              "labels", folder)
     xte, yte = _cifar_arrays([read_cifar_pickle(folder / "test_batch")], "labels", folder)
-    return Dataset("cifar10", "image", uint8_images(np.concatenate([xtr, xte])),
-                   torch.from_numpy(np.concatenate([ytr, yte])), CIFAR10_CLASSES,
-                   split=_official_split(len(xtr), len(xte)),
-                   description="CIFAR-10 (50,000 train + 10,000 test, 32×32 RGB)")
+    return _train_test_dataset("cifar10", xtr, ytr, xte, yte, CIFAR10_CLASSES,
+                               "CIFAR-10 (50,000 train + 10,000 test, 32×32 RGB)")
 
 
 def load_cifar100(root: Path) -> Dataset:
@@ -241,10 +245,8 @@ def load_cifar100(root: Path) -> Dataset:
         meta = read_cifar_pickle(folder / "meta").get("coarse_label_names")
         if meta is not None and len(meta) == 20:
             names = tuple(str(n) for n in meta)
-    return Dataset("cifar100", "image", uint8_images(np.concatenate([xtr, xte])),
-                   torch.from_numpy(np.concatenate([ytr, yte])), names,
-                   split=_official_split(len(xtr), len(xte)),
-                   description="CIFAR-100 in 20 superclasses (50,000 train + 10,000 test, 32×32)")
+    return _train_test_dataset("cifar100", xtr, ytr, xte, yte, names,
+                               "CIFAR-100 in 20 superclasses (50,000 train + 10,000 test, 32×32)")
 
 
 # ----------------------------------------------------------------------------- SVHN
@@ -275,10 +277,8 @@ def load_svhn(root: Path) -> Dataset:
     _ensure_files("SVHN", base, SVHN_FILES, download)
     xtr, ytr = read_svhn_mat(base / "train_32x32.mat")
     xte, yte = read_svhn_mat(base / "test_32x32.mat")
-    return Dataset("svhn", "image", uint8_images(np.concatenate([xtr, xte])),
-                   torch.from_numpy(np.concatenate([ytr, yte])), DIGITS,
-                   split=_official_split(len(xtr), len(xte)),
-                   description="SVHN house numbers (73,257 train + 26,032 test, 32×32 RGB)")
+    return _train_test_dataset("svhn", xtr, ytr, xte, yte, DIGITS,
+                               "SVHN house numbers (73,257 train + 26,032 test, 32×32 RGB)")
 
 
 # ----------------------------------------------------------------------------- Omniglot
