@@ -40,7 +40,7 @@ QUICKSTART_DATASET, QUICKSTART_NORMAL = "mnist5k", "8"
 class DataChoice:
     """What the Data page chose and the Train page trains on: dataset, normal class(es), task."""
 
-    dataset: str = "digits"
+    dataset: str = "mnist5k"
     normal: list[str] = field(default_factory=lambda: ["0"])
     task: str = "one-vs-rest"
     seed: int = 0

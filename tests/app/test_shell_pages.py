@@ -69,9 +69,9 @@ def test_url_run_is_restored_into_the_sidebar(finished_run) -> None:
 
 def test_data_page_choices_feed_the_session(empty_runs) -> None:
     at = open_page("data")
-    assert at.selectbox(key="data_dataset").value == "digits"
+    assert at.selectbox(key="data_dataset").value == "mnist5k"
     assert at.get("plotly_chart")  # the sample grid
-    at.multiselect(key="data_normal_digits").set_value(["3", "5"]).run()
+    at.multiselect(key="data_normal_mnist5k").set_value(["3", "5"]).run()
     assert not at.exception, at.exception
     choice = at.session_state["data_choice"]
     assert choice.normal == ["3", "5"] and "normal = 3 + 5" in texts(at)
