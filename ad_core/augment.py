@@ -105,9 +105,10 @@ CATALOGUE: dict[str, AugmentationInfo] = {a.name: a for a in (
                       _f("value", 0.0, 0.0, 1.0, "Fill value of the erased rectangle."),
                       _p(1.0, "erased"))),
     AugmentationInfo("cutout-c", "local", "CutOut-c",
-                     "Erase one square of fixed width c·size at a uniform position.",
-                     (_f("c", 0.2, 0.01, 1.0, "Width of the erased square as a fraction of the "
-                                              "image size (the study sweeps 0.1…0.9)."),
+                     "Erase one square covering the fixed area fraction c of the image at a "
+                     "uniform position (the authors' RandomErasing(scale=(c, c), ratio=1)).",
+                     (_f("c", 0.2, 0.01, 1.0, "Area of the erased square as a fraction of the "
+                                              "image area (the study sweeps 0.1…0.9)."),
                       _f("value", 0.0, 0.0, 1.0, "Fill value of the erased square."))),
     AugmentationInfo("cutpaste", "local", "CutPaste",
                      "Cut a patch of area U(0.02, 0.15), aspect U(0.3, 1) or U(1, 3.3), colour-"
@@ -465,11 +466,15 @@ def _cutout(x: torch.Tensor, g: torch.Generator, p: Params) -> torch.Tensor:
 
 
 def _cutout_c(x: torch.Tensor, g: torch.Generator, p: Params) -> torch.Tensor:
+    """CutOut-c: the authors' ``RandomErasing(p=1, scale=(c, c), ratio=(1, 1))``.
+
+    c is an *area* fraction: the erased square has side round(√(c·H·W)) on square images (c = 0.2
+    erases 20 % of the image). As in torchvision, a square that does not fit strictly inside the
+    image (c close to 1) is not erased. The study's text calls c a width; its published sweep
+    (Figure 3) was produced by this code.
+    """
     n, _, h, w = x.shape
-    sh, sw = max(1, round(p["c"] * h)), max(1, round(p["c"] * w))
-    top = torch.floor(_uniform(n, 0, 1, g) * (h - sh + 1)).long()
-    left = torch.floor(_uniform(n, 0, 1, g) * (w - sw + 1)).long()
-    boxes = torch.stack([top, left, torch.full((n,), sh), torch.full((n,), sw)], 1)
+    boxes = erasing_boxes(n, h, w, g, (p["c"], p["c"]), (1.0, 1.0))
     return torch.where(box_mask(boxes, h, w, x.device), torch.full_like(x, p["value"]), x)
 
 

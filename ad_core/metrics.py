@@ -1,8 +1,10 @@
-"""Evaluation metrics (METHODS.md §7). Anomaly = positive class; scores: higher = more anomalous."""
+"""Evaluation metrics (METHODS.md §1 statistics, §7). Anomaly = positive class; scores: higher =
+more anomalous. The augmentation study's one-sided Wilcoxon test is :func:`wilcoxon_paired`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 from sklearn import metrics as skm
@@ -102,27 +104,119 @@ def one_vs_one_auroc(test_class: Sequence[int], scores: np.ndarray, normal_class
     return out
 
 
-def wilcoxon_paired(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
-    """Paired Wilcoxon signed-rank test of ``a`` vs ``b`` across tasks (two-sided, scipy).
+Alternative = Literal["greater", "less"]
 
-    Returns the statistic, the p-value and the median of ``a/b`` (the study's relative AUROC)
-    with a bootstrap-free 95 % interval from the order statistics of the ratios.
+
+def signed_rank_null(n: int) -> np.ndarray:
+    """Exact null distribution of the Wilcoxon signed-rank statistic T⁺ for ``n`` untied,
+    non-zero differences: ``P[t] = P(T⁺ = t)``, t = 0 … n(n+1)/2 (each rank's sign is a fair
+    coin under H0, so the counts are the coefficients of ∏ᵢ (1 + xⁱ))."""
+    prob = np.ones(1)
+    for i in range(1, int(n) + 1):
+        nxt = np.zeros(len(prob) + i)
+        nxt[:len(prob)] += prob / 2
+        nxt[i:] += prob / 2
+        prob = nxt
+    return prob
+
+
+def walsh_averages(x: Sequence[float]) -> np.ndarray:
+    """All n(n+1)/2 Walsh averages (xᵢ + xⱼ)/2, i ≤ j, sorted."""
+    x = np.asarray(x, dtype=float).ravel()
+    i, j = np.triu_indices(len(x))
+    return np.sort((x[i] + x[j]) / 2)
+
+
+def hodges_lehmann(x: Sequence[float], confidence: float = 0.95) -> dict[str, float | bool]:
+    """Pseudomedian (Hodges–Lehmann estimate: the median of the Walsh averages) of ``x`` and its
+    distribution-free confidence interval from the ordered Walsh averages.
+
+    The interval is [W₍ₖ₎, W₍ₘ₋ₖ₊₁₎] of the M = n(n+1)/2 sorted Walsh averages, with k − 1 the
+    largest signed-rank critical value such that P(T⁺ ≤ k − 1) ≤ (1 − confidence)/2 under the
+    exact null distribution; its coverage is 1 − 2·P(T⁺ ≤ k − 1) (at least ``confidence``).
+    When even k = 1 is too wide a tail — n ≤ 5 for 95 %, since P(T⁺ = 0) = 2⁻ⁿ — the widest
+    attainable interval [min x, max x] is returned with ``attained`` False and its actual
+    ``coverage`` 1 − 2¹⁻ⁿ (93.75 % for n = 5). Exact for continuous data without ties.
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    if len(x) == 0:
+        raise BadDataError("The Hodges–Lehmann estimate needs at least one value.")
+    if not 0 < confidence < 1:
+        raise BadDataError(f"The confidence level must lie in (0, 1), got {confidence}.")
+    w = walsh_averages(x)
+    cdf = np.cumsum(signed_rank_null(len(x)))
+    tail = (1 - confidence) / 2
+    ok = np.flatnonzero(cdf <= tail + 1e-12)  # the t with P(T⁺ ≤ t) ≤ tail; k − 1 = the largest
+    k = int(ok[-1]) + 1 if len(ok) else 1
+    coverage = max(0.0, 1 - 2 * float(cdf[k - 1]))
+    return {"pseudomedian": float(np.median(w)), "ci_low": float(w[k - 1]),
+            "ci_high": float(w[len(w) - k]), "ci_coverage": coverage,
+            "ci_attained": bool(coverage >= confidence - 1e-12), "ci_level": float(confidence)}
+
+
+def wilcoxon_paired(a: Sequence[float], b: Sequence[float], *,
+                    alternative: Alternative = "greater", confidence: float = 0.95,
+                    level: float = 0.05) -> dict[str, Any]:
+    """The augmentation study's statistic: a **one-sided** paired Wilcoxon signed-rank test of
+    the relative AUROC ``a / b`` (e.g. AUC_aug / AUC_none on the same tasks) against 1.
+
+    ``alternative="greater"`` (the default, the study's test): H1 is "a is better than b", so a
+    small p means a *helps*. The study reads this one p-value both ways: p < ``level`` (0.05)
+    → a significantly helps, p > 1 − ``level`` (0.95) → a significantly hurts; ``verdict``
+    says which (``"helps"``, ``"hurts"`` or ``"no significant change"``; also the latter when
+    every task is tied, where p = 1 carries no evidence of harm). ``alternative="less"`` is the
+    mirror test (a smaller score is better).
+
+    The test is scipy's ``wilcoxon`` on the differences ``a/b − 1`` (zeros dropped, the
+    ``wilcox`` convention), with the exact null distribution for up to 50 non-zero differences
+    and the normal approximation beyond. With n tasks the smallest one-sided p is 2⁻ⁿ (1/32 for
+    n = 5; a two-sided test could not go below 0.0625 there). The ratio is summarised by its
+    pseudomedian and exact confidence interval (:func:`hodges_lehmann`, on all n tasks).
+
+    Returns ``alternative``, ``statistic`` (T⁺, the rank sum of the positive differences),
+    ``pvalue``, ``method`` (``exact``/``approx``), ``pseudomedian``, ``ci_low``, ``ci_high``,
+    ``ci_coverage``, ``ci_attained``, ``ci_level``, ``verdict``, ``n`` and ``n_nonzero``.
     """
     from scipy.stats import wilcoxon
 
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
+    if alternative not in ("greater", "less"):
+        raise BadDataError(f"The study's Wilcoxon test is one-sided: alternative must be "
+                           f"'greater' or 'less', got {alternative!r}.")
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
     if len(a) != len(b) or len(a) == 0:
         raise BadDataError("The Wilcoxon test needs two equally long, non-empty lists of AUROCs.")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()) or (b <= 0).any():
+        raise BadDataError("Relative AUROCs need finite values and a positive baseline AUROC.")
     ratio = a / b
-    lo, hi = np.quantile(ratio, [0.025, 0.975])
-    if np.allclose(a, b):
-        stat, p = 0.0, 1.0
+    d = ratio - 1.0
+    nz = int(np.count_nonzero(d))
+    if nz == 0:
+        stat, p, method = 0.0, 1.0, "exact"
     else:
-        res = wilcoxon(a, b)
+        method = "exact" if nz <= 50 else "approx"
+        res = wilcoxon(d, alternative=alternative, zero_method="wilcox", method=method)
         stat, p = float(res.statistic), float(res.pvalue)
-    return {"statistic": stat, "pvalue": p, "median_ratio": float(np.median(ratio)),
-            "ratio_lo": float(lo), "ratio_hi": float(hi), "n": int(len(a))}
+    if nz and p < level:
+        verdict = "helps"
+    elif nz and p > 1 - level:
+        verdict = "hurts"
+    else:
+        verdict = "no significant change"
+    return {"test": "one-sided Wilcoxon signed-rank", "alternative": alternative,
+            "statistic": stat, "pvalue": p, "method": method, **hodges_lehmann(ratio, confidence),
+            "verdict": verdict, "n": int(len(a)), "n_nonzero": nz}
+
+
+def format_relative(s: dict[str, Any] | None, digits: int = 3) -> str:
+    """``pseudomedian [CI] p=…`` of a :func:`wilcoxon_paired` result, for tables; the interval
+    carries its coverage when the 95 % level is not attainable (n ≤ 5)."""
+    if not s:
+        return "–"
+    cov = "" if s["ci_attained"] else f" ({100 * s['ci_coverage']:.1f} % CI)"
+    tied = " (all tied)" if s.get("n_nonzero", 1) == 0 else ""
+    return (f"{s['pseudomedian']:.{digits}f} [{s['ci_low']:.{digits}f}, {s['ci_high']:.{digits}f}]"
+            f"{cov} p={s['pvalue']:.2g}{tied}")
 
 
 def summary(y: np.ndarray, scores: np.ndarray, test_kind: Sequence[str] | None = None

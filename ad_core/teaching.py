@@ -599,7 +599,7 @@ TESTBED_GENERATORS = ("flip", "cutout", "invert")
 
 
 def _cutout_c(label: str, augmentation: str, default: float) -> float | None:
-    """Patch width c of a CutOut-c run from its benchmark label (``cutout-c=0.3``)."""
+    """Erased area fraction c of a CutOut-c run from its benchmark label (``cutout-c=0.3``)."""
     if augmentation != "cutout-c":
         return None
     return float(label.split("=", 1)[1]) if "=" in label else default
@@ -612,13 +612,14 @@ def relative_auroc(results: dict[str, Any]) -> list[dict[str, Any]]:
     ``results`` is the augmentation benchmark's ``{"meta", "rows"}``; its ``meta.summary`` is
     used when present, otherwise the rows are summarised with the benchmark's own statistics
     (:func:`ad_core.benchmarks.augmentation.summarise`). Records: ``augmentation`` (label),
-    ``generator``, ``median``, ``low``, ``high`` (2.5–97.5 % of the ratios), ``pvalue``, ``n``,
-    ``c`` (CutOut-c width or None).
+    ``generator``, ``median`` (the pseudomedian), ``low``, ``high`` (its exact 95 % confidence
+    interval, or the widest attainable one for n ≤ 5), ``pvalue`` (one-sided Wilcoxon, aug
+    better), ``n``, ``c`` (CutOut-c area fraction or None).
     """
     from ad_core.benchmarks import augmentation as B
 
     summary = (results.get("meta") or {}).get("summary")
-    if not summary:
+    if not summary or "pseudomedian" not in summary[0]:  # absent, or from the old statistics
         summary = B.summarise(results.get("rows") or [])
     out = []
     for r in summary:
@@ -627,8 +628,8 @@ def relative_auroc(results: dict[str, Any]) -> list[dict[str, Any]]:
         if r.get("label") == B.BASELINE:
             continue
         out.append({"augmentation": r["label"], "generator": r["group"],
-                    "median": float(r["median_ratio"]), "low": float(r["ratio_lo"]),
-                    "high": float(r["ratio_hi"]), "pvalue": float(r["pvalue"]), "n": int(r["n"]),
+                    "median": float(r["pseudomedian"]), "low": float(r["ci_low"]),
+                    "high": float(r["ci_high"]), "pvalue": float(r["pvalue"]), "n": int(r["n"]),
                     "category": r.get("category", ""),
                     "c": _cutout_c(r["label"], r["augmentation"], B.CUTOUT_C_DEFAULT)})
     return out

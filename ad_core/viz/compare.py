@@ -1,9 +1,14 @@
 """Comparing runs and benchmark sweeps: tables and the relative-AUROC chart.
 
 The relative-AUROC chart is the augmentation study's main figure: for every variant (a detector,
-or a detector with particular parameters such as an augmentation), the median over tasks of
-AUROC(variant) / AUROC(baseline), a 95 % interval of those ratios, and the paired Wilcoxon
-signed-rank p-value (``ad_core.metrics.wilcoxon_paired``) against the baseline.
+or a detector with particular parameters such as an augmentation), the pseudomedian
+(Hodges–Lehmann estimate) over tasks of AUROC(variant) / AUROC(baseline) with its exact 95 %
+confidence interval, and the **one-sided** paired Wilcoxon signed-rank p-value
+(``ad_core.metrics.wilcoxon_paired``, alternative: the variant is better), read both ways:
+p < 0.05 → the variant helps, p > 0.95 → it hurts.
+
+The fidelity table (:func:`fidelity_frame`) lays the papers' claims beside our reruns
+(``docs/results/fidelity.json``, written by ``python -m ad_core.benchmarks.fidelity``).
 """
 
 from __future__ import annotations
@@ -65,8 +70,10 @@ def per_class_table(rows: Sequence[dict[str, Any]], key: str = "auroc",
 
 def relative_auroc(rows: Sequence[dict[str, Any]], baseline: str, key: str = "auroc"
                    ) -> list[dict[str, Any]]:
-    """Per variant ≠ ``baseline``: median AUROC ratio, its 95 % interval and the Wilcoxon p over
-    tasks paired by (dataset, normal class, task, seed). Variants with no pairs are left out."""
+    """Per variant ≠ ``baseline``: the one-sided Wilcoxon statistics of its AUROC ratio over
+    tasks paired by (dataset, normal class, task, seed) — pseudomedian, exact confidence
+    interval, p (alternative: the variant is better) and verdict. Variants with no pairs are left
+    out; sorted by pseudomedian, best first."""
     table: dict[str, dict[tuple, float]] = {}
     for r in rows:
         pair = tuple(str(r.get(k, "")) for k in PAIR_KEYS)
@@ -79,36 +86,47 @@ def relative_auroc(rows: Sequence[dict[str, Any]], baseline: str, key: str = "au
         common = sorted(set(vals) & set(base))
         if not common:
             continue
-        st = wilcoxon_paired([vals[p] for p in common], [base[p] for p in common])
+        st = wilcoxon_paired([vals[p] for p in common], [base[p] for p in common],
+                             alternative="greater")
         out.append({"variant": v, **st})
-    return sorted(out, key=lambda s: -s["median_ratio"])
+    return sorted(out, key=lambda s: -s["pseudomedian"])
+
+
+VERDICT_COLOURS = {"helps": "#27ae60", "hurts": "#c0392b", "no significant change": "#7f8c8d"}
 
 
 def relative_auroc_chart(stats: Sequence[dict[str, Any]], baseline: str,
                          title: str | None = None) -> go.Figure:
-    """Horizontal dot-and-interval chart of :func:`relative_auroc`: 1 = as good as the baseline;
-    each label carries the Wilcoxon p-value and the number of paired tasks."""
+    """Horizontal dot-and-interval chart of :func:`relative_auroc`: dot = pseudomedian, bar = its
+    confidence interval (95 %; for n ≤ 5 the widest attainable one, its coverage in the label),
+    1 = as good as the baseline; each label carries the one-sided p and the number of paired
+    tasks; green = helps (p < 0.05), red = hurts (p > 0.95), grey = no significant change."""
     fig = go.Figure()
     if stats:
-        y = [f"{s['variant']}  (p={s['pvalue']:.3g}, n={s['n']})" for s in stats]
-        med = np.array([s["median_ratio"] for s in stats])
-        lo = np.array([s["ratio_lo"] for s in stats])
-        hi = np.array([s["ratio_hi"] for s in stats])
-        colors = ["#27ae60" if s["pvalue"] < 0.05 and s["median_ratio"] > 1 else
-                  "#c0392b" if s["pvalue"] < 0.05 else "#7f8c8d" for s in stats]
-        fig.add_trace(go.Scatter(
-            x=med, y=y, mode="markers", name="median ratio (95 % interval)",
-            marker={"size": 11, "color": colors},
-            error_x={"type": "data", "symmetric": False, "array": hi - med,
-                     "arrayminus": med - lo, "thickness": 1.5},
-            hovertemplate="%{y}<br>median %{x:.3f}<extra></extra>"))
+        y = [f"{s['variant']}  (one-sided p={s['pvalue']:.3g}, n={s['n']}"
+             + ("" if s["ci_attained"] else f", {100 * s['ci_coverage']:.1f} % CI") + ")"
+             for s in stats]
+        med = np.array([s["pseudomedian"] for s in stats])
+        lo = np.array([s["ci_low"] for s in stats])
+        hi = np.array([s["ci_high"] for s in stats])
+        for verdict, colour in VERDICT_COLOURS.items():
+            idx = [i for i, s in enumerate(stats) if s["verdict"] == verdict]
+            if not idx:
+                continue
+            fig.add_trace(go.Scatter(
+                x=med[idx], y=[y[i] for i in idx], mode="markers",
+                name=f"{verdict} (pseudomedian, CI)", marker={"size": 11, "color": colour},
+                error_x={"type": "data", "symmetric": False, "array": (hi - med)[idx],
+                         "arrayminus": (med - lo)[idx], "thickness": 1.5},
+                hovertemplate="%{y}<br>pseudomedian %{x:.3f}<extra></extra>"))
     fig.add_vline(x=1.0, line_dash="dash", line_color="#2c3e50",
                   annotation_text=f"baseline: {baseline}", annotation_position="top")
     fig.update_layout(
-        title=title or f"AUROC relative to {baseline} (median over tasks, 95 % interval, "
-                       "Wilcoxon p)",
+        title=title or f"AUROC relative to {baseline} (pseudomedian over tasks, 95 % CI, "
+                       "one-sided Wilcoxon p)",
         xaxis_title=f"AUROC / AUROC of {baseline}", yaxis_title="variant", showlegend=True,
         legend={"orientation": "h", "y": -0.2}, height=max(260, 60 + 38 * len(stats)),
+        yaxis={"categoryorder": "array", "categoryarray": (y[::-1] if stats else [])},
         margin={"l": 20, "r": 20, "t": 60, "b": 60})
     if not stats:
         fig.add_annotation(text="No variant shares tasks with the baseline.", showarrow=False,
@@ -145,3 +163,32 @@ def metric_bars(df: pd.DataFrame, metric: str = "AUROC", title: str | None = Non
             fig.add_hline(y=0.5, line_dash="dot", line_color="#7f8c8d",
                           annotation_text="chance (0.5)", annotation_position="bottom right")
     return fig
+
+
+FIDELITY_COLUMNS = ("paper", "claim", "paper figure", "ours", "mean ± std", "seeds", "setting",
+                    "verdict", "reason")
+
+
+def fidelity_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The fidelity report's claims (``fidelity.json`` rows) as a table: the paper's figure beside
+    ours (mean ± std over seeds where given), the setting, the verdict (reproduced / direction
+    only / not reproduced) and its reason."""
+    def mean_std(r: dict[str, Any]) -> str:
+        m, s = r.get("ours_mean"), r.get("ours_std")
+        if m is None:
+            return "–"
+        return f"{float(m):.4g}" + (f" ± {float(s):.2g}" if s is not None else "")
+
+    def text(v: Any) -> str:
+        if isinstance(v, dict):
+            return ", ".join(f"{k}={x}" for k, x in v.items())
+        if isinstance(v, (list, tuple)):
+            return ", ".join(str(x) for x in v)
+        return "" if v is None else str(v)
+
+    out = [{"paper": text(r.get("paper")), "claim": text(r.get("claim")),
+            "paper figure": text(r.get("paper_figure")), "ours": text(r.get("ours")),
+            "mean ± std": mean_std(r), "seeds": r.get("n_seeds"),
+            "setting": text(r.get("setting")), "verdict": text(r.get("verdict")),
+            "reason": text(r.get("reason"))} for r in rows if isinstance(r, dict)]
+    return pd.DataFrame(out, columns=list(FIDELITY_COLUMNS))

@@ -272,8 +272,9 @@ def loss_curve_figure(loss: np.ndarray, height: int = 220, yaxis: str = "loss") 
 
 
 def relative_auroc_figure(rows: Sequence[dict[str, Any]], height: int | None = None) -> go.Figure:
-    """The augmentation study's chart: AUROC_aug / AUROC_none per augmentation (median and the
-    2.5–97.5 % range over tasks), one panel per anomaly generator; 1.0 = no change."""
+    """The augmentation study's chart: AUROC_aug / AUROC_none per augmentation (pseudomedian over
+    tasks with its 95 % confidence interval, one-sided Wilcoxon p in the hover), one panel per
+    anomaly generator; 1.0 = no change."""
     gens = list(dict.fromkeys(r["generator"] for r in rows))
     augs = list(dict.fromkeys(r["augmentation"] for r in rows))
     fig = make_subplots(rows=1, cols=len(gens), shared_yaxes=True, horizontal_spacing=0.03,
@@ -288,7 +289,7 @@ def relative_auroc_figure(rows: Sequence[dict[str, Any]], height: int | None = N
                      "array": [r["high"] - r["median"] for r in rs],
                      "arrayminus": [r["median"] - r["low"] for r in rs]},
             customdata=[[r["n"], r.get("pvalue", float("nan"))] for r in rs],
-            hovertemplate="%{y}: median %{x:.3f} (n=%{customdata[0]}, "
+            hovertemplate="%{y}: pseudomedian %{x:.3f} (n=%{customdata[0]}, one-sided "
                           "p=%{customdata[1]:.3f})<extra></extra>"), row=1, col=j)
         fig.add_vline(x=1.0, line_dash="dot", line_color="grey", row=1, col=j)
         fig.update_xaxes(title_text="AUROC_aug / AUROC_none", row=1, col=j)
@@ -309,7 +310,8 @@ def cutout_sweep_figure(rows: Sequence[dict[str, Any]], height: int = 320) -> go
                                  line={"color": VIEW_COLOURS[j % len(VIEW_COLOURS)]}))
     fig.add_hline(y=1.0, line_dash="dot", line_color="grey")
     fig.add_vrect(x0=0.02, x1=0.33, fillcolor=PAPER, opacity=0.1, line_width=0,
-                  annotation_text="generator's CutOut widths", annotation_position="top left")
-    fig.update_layout(height=height, xaxis_title="CutOut-c: patch width c (fraction of the side)",
-                      yaxis_title="relative AUROC", margin={"l": 40, "r": 10, "t": 20, "b": 40})
+                  annotation_text="generator's CutOut areas", annotation_position="top left")
+    fig.update_layout(height=height, xaxis_title="CutOut-c: erased area fraction c",
+                      yaxis_title="relative AUROC (pseudomedian)",
+                      margin={"l": 40, "r": 10, "t": 20, "b": 40})
     return fig

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -38,10 +40,19 @@ def test_catalogue_lists_every_augmentation_with_valid_defaults():
         for spec in entry.params:
             assert spec.low <= spec.default <= spec.high, (name, spec.name)
     assert A.TABLE_AUGMENTATIONS == ("none", "noise", "mask")
-    assert A.CATALOGUE["flip"].defaults == {"p": 0.5}
-    assert A.CATALOGUE["invert"].defaults == {"p": 0.5}
-    assert A.CATALOGUE["mask"].defaults == {"p": 0.1}
-    assert A.CATALOGUE["noise"].defaults == {"sigma": 0.1}
+
+
+def test_default_parameters_do_what_the_study_trains_with():
+    # what the defaults *do* (METHODS.md §1), not the constants: flip and invert touch about half
+    # the batch, mask zeroes about 10 % of the elements, noise has σ ≈ 0.1, CutOut-c erases 20 %.
+    x = images(400, low=0.1)
+    flipped = (A.augment(x, "flip", gen(0)) != x).flatten(1).any(1).float().mean()
+    inverted = (A.augment(x, "invert", gen(0)) != x).flatten(1).any(1).float().mean()
+    assert 0.4 < flipped < 0.6 and 0.4 < inverted < 0.6
+    ones = torch.ones(64, 1, 32, 32)
+    assert abs((A.augment(ones, "mask", gen(0)) == 0).float().mean().item() - 0.1) < 0.01
+    assert abs((A.augment(ones, "noise", gen(0)) - ones).std().item() - 0.1) < 0.005
+    assert abs((A.augment(ones, "cutout-c", gen(0)) == 0).float().mean().item() - 0.2) < 0.02
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -123,17 +134,39 @@ def test_cutout_zeroes_one_rectangle_with_randomerasing_area():
         assert h < size and w < size
 
 
-def test_cutout_c_erases_a_square_of_width_c_size():
-    x = images(16, size=32, low=0.1)
-    for c, side in ((0.25, 8), (0.5, 16), (0.1, 3)):
-        y = A.augment(x, "cutout-c", gen(0), c=c)
-        tops = set()
-        for yi in y:
-            zero = yi[0] == 0
-            r0, r1, c0, c1 = _bbox(zero)
-            assert (r1 - r0, c1 - c0) == (side, side) and zero.sum() == side * side
-            tops.add(r0)
-        assert len(tops) > 1, "uniform positions"
+@pytest.mark.parametrize("c", [0.1, 0.2, 0.5, 0.9])
+@pytest.mark.parametrize("size", [28, 32])
+def test_cutout_c_erases_the_area_fraction_c(c, size):
+    # c is an *area* fraction (the authors' RandomErasing(scale=(c, c), ratio=1)): on a constant-1
+    # image the zeroed fraction is c up to rounding the side to whole pixels. The old reading of
+    # c as the square's width erased c² (4 % for c = 0.2), which fails here.
+    y = A.augment(torch.ones(32, 1, size, size), "cutout-c", gen(0), c=c)
+    zeroed = (y == 0).flatten(1).float().mean(1)
+    side = round(math.sqrt(c * size * size))
+    assert torch.allclose(zeroed, torch.full_like(zeroed, side * side / size**2))
+    assert (zeroed - c).abs().max() < 2 * side / size**2 + 1e-9  # ≈ c within one pixel row
+    tops = set()
+    for yi in y:
+        zero = yi[0] == 0
+        r0, r1, c0, c1 = _bbox(zero)
+        assert (r1 - r0, c1 - c0) == (side, side), "a square"
+        assert zero.sum() == side * side, "one filled square"
+        tops.add((r0, c0))
+    assert len(tops) > 1, "uniform positions"
+
+
+def test_cutout_c_erases_what_torchvision_v2_random_erasing_erases():
+    from torchvision.transforms import v2
+
+    for c in (0.05, 0.2, 0.33, 0.6):
+        ref = v2.RandomErasing(p=1.0, scale=(c, c), ratio=(1.0, 1.0), value=0)
+        torch.manual_seed(0)
+        want = (ref(torch.ones(1, 1, 32, 32)) == 0).sum().item()
+        got = (A.augment(torch.ones(8, 1, 32, 32), "cutout-c", gen(3), c=c) == 0).flatten(1).sum(1)
+        assert (got == want).all(), (c, want, got)
+    # like torchvision, a square that does not fit strictly inside the image is not erased
+    full = A.augment(torch.ones(4, 1, 28, 28), "cutout-c", gen(0), c=1.0)
+    assert torch.equal(full, torch.ones(4, 1, 28, 28))
 
 
 def test_mask_zero_rate_is_p_on_images_and_tables():
@@ -354,11 +387,57 @@ def test_benchmark_grid_and_relative_auroc_statistics():
     assert {r["anomaly_kind"] for r in rows} == {"all", "flip", "cutout", "invert"}
     summary = B.summarise(rows)
     flip = next(s for s in summary if s["label"] == "flip" and s["group"] == "flip")
-    assert flip["median_ratio"] == pytest.approx(1.2) and flip["n"] == 4
-    assert flip["ratio_lo"] == pytest.approx(1.2) and flip["pvalue"] < 0.2
+    # 4 tasks, all ×1.2: the one-sided p is 1/16 (two-sided it would be 1/8)
+    assert flip["pseudomedian"] == pytest.approx(1.2) and flip["n"] == 4
+    assert flip["ci_low"] == pytest.approx(1.2) and flip["pvalue"] == pytest.approx(1 / 16)
+    assert flip["alternative"] == "greater" and not flip["ci_attained"]
     same = next(s for s in summary if s["label"] == "flip" and s["group"] == "cutout")
-    assert same["median_ratio"] == pytest.approx(1.0) and same["pvalue"] == 1.0
+    assert same["pseudomedian"] == pytest.approx(1.0) and same["verdict"] == "no significant change"
+    worse = next(s for s in summary if s["label"] == "cutout-c=0.1" and s["group"] == "flip")
+    assert worse["pseudomedian"] == pytest.approx(0.9) and worse["verdict"] == "hurts"
     meta = {"dataset": "digits", "classes": ["0", "1"], "seeds": [0, 1], "preset": "quick",
             "extra_params": {}, "wall_seconds": 1.0, "workers": 1}
     md = B.markdown(rows, summary, meta)
     assert "CutOut-c sweep" in md and "| flip | 1.200" in md and "paper (Yoo et al. 2023)" in md
+    assert "one-sided" in md and "two-sided" not in md and "87.5 % CI" in md
+
+
+def test_fidelity_claims_verdicts_from_known_aurocs(monkeypatch):
+    """fidelity_claims on made-up AUROCs (no training): the aligned augmentations help on all
+    6 tasks (p = 1/64), Flip on CutOut anomalies hurts, and CutOut-c falls with c."""
+    from ad_core.benchmarks import augmentation as B
+
+    def fake_run_jobs(specs, workers=0):
+        out = []
+        for sp in specs:
+            aug = sp["params"]["augmentation"]
+            c = sp["params"].get("augmentation_params", {}).get("c")
+            cls = int(sp["normal"][0])
+            base = 0.70 + 0.02 * cls
+            flip = base * (1.10 + 0.01 * cls if aug == "flip" else 1.0)
+            cut = base * {"cutout": 1.08 + 0.01 * cls, "flip": 0.95 - 0.001 * cls}.get(aug, 1.0)
+            if aug == "cutout-c":
+                cut = base * (1.12 - 0.2 * c + 0.001 * cls)
+            out.append({"auroc": (flip + cut) / 2, "fit_seconds": 0.1, "n_train": 10,
+                        "n_test": 40, "per_kind_auroc": {"flip": flip, "cutout": cut,
+                                                         "invert": 1.0}})
+        return out
+
+    monkeypatch.setattr(B, "run_jobs", fake_run_jobs)
+    claims = B.fidelity_claims([0], quick=False)
+    keys = {"paper", "claim", "paper_figure", "ours", "ours_mean", "ours_std", "n_seeds",
+            "setting", "verdict", "reason"}
+    assert all(set(c) == keys for c in claims) and len(claims) == 6
+    assert all(c["paper"] == "augmentation study" and c["n_seeds"] == 1 for c in claims)
+    flip, cut, flip_on_cut, cut_on_flip, smaller_c, large_c = claims
+    assert flip["verdict"] == cut["verdict"] == "reproduced"
+    assert "p=0.0156" in flip["ours"] and flip["ours_mean"] == pytest.approx(1.125)
+    assert flip_on_cut["verdict"] == "reproduced" and "significantly hurts" in flip_on_cut["reason"]
+    assert cut_on_flip["verdict"] == "reproduced"  # exactly no change
+    assert smaller_c["verdict"] == "reproduced" and smaller_c["ours_mean"] == pytest.approx(-1)
+    assert large_c["verdict"] == "reproduced" and large_c["ours_mean"] < 1
+    assert flip["setting"]["classes"] == list(B.FIDELITY_CLASSES) and flip["setting"]["epochs"]
+    quick = B.fidelity_claims([3, 4], quick=True)
+    assert all(c["n_seeds"] == 1 and "quick smoke run" in c["reason"] for c in quick)
+    assert quick[0]["setting"]["epochs"] == B.FIDELITY_QUICK_EPOCHS
+    assert "| **reproduced** |" in B.fidelity_markdown(claims)
