@@ -15,6 +15,9 @@ from typing import Any
 
 from ad_core.errors import UserError
 
+# --negatives keywords (anything else is a comma-separated list of classes)
+NEGATIVE_KEYWORDS = ("strokes", "other-half", "augmented-normals", "synthetic")
+
 
 class ProgressBar:
     """A :class:`TrainingMonitor` drawing a one-line progress bar with ETA on stderr."""
@@ -102,8 +105,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                           params=_parse_params(args.param), task=args.task, seed=args.seed,
                           dataset_options=ds_opts)
     if args.negatives:
-        spec.task_options["negatives"] = (args.negatives if args.negatives in ("synthetic",) or
-                                          args.negatives.startswith("dataset:")
+        if args.task != "negatives":
+            raise UserError("--negatives applies to --task negatives (for one-vs-rest LIS-AE "
+                            "use --param negatives=strokes or negatives=augmented-normals).")
+        spec.task_options["negatives"] = (args.negatives if args.negatives in NEGATIVE_KEYWORDS
+                                          or args.negatives.startswith("dataset:")
                                           else args.negatives.split(","))
     res = run_experiment(spec, ProgressBar(args.detector), save=not args.no_save)
     m = res.metrics
@@ -112,6 +118,9 @@ def cmd_train(args: argparse.Namespace) -> int:
            "auroc": round(m["auroc"], 6), "aupr": round(m["aupr"], 6), "f1": round(m["f1"], 6),
            "fit_seconds": round(m["fit_seconds"], 3), "score_seconds": round(m["score_seconds"], 3),
            "n_train": m["n_train"], "n_test": m["n_test"], "run_id": res.run_id}
+    neg_source = res.task.negatives_source or getattr(res.detector, "negatives_source_", None)
+    if neg_source:
+        out["negatives_source"] = neg_source
     if m.get("per_kind_auroc") and args.task == "testbed":
         out["per_kind_auroc"] = {k: round(v, 6) for k, v in m["per_kind_auroc"].items()}
     if args.json:
@@ -158,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     t.add_argument("--task", default="one-vs-rest", help="one-vs-rest, testbed or negatives")
     t.add_argument("--negatives", default=None,
-                   help="negatives task: classes (comma-separated), synthetic or dataset:NAME")
+                   help="negatives task: classes (comma-separated, e.g. 5,6,7,8,9), other-half "
+                        "(LIS-AE Table 3), strokes (generated stroke/glyph set), dataset:NAME, or "
+                        "augmented-normals (explicit only: augmented copies of the normals)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--label-column", default=None, help="label column of a csv: dataset")
     t.add_argument("--json", action="store_true", help="end stdout with one JSON line")

@@ -1,10 +1,14 @@
 """GeoTrans's geometric transformation set as batched tensor ops (METHODS.md §4, papers/geotrans.txt).
 
 A *transformation* is a composition applied in this order: optional horizontal flip, then an
-integer translation (tx along x = columns, + moves the content right; ty along y = rows, + moves it
-down) whose vacated border is filled by **half-sample symmetric reflection** (the edge pixel is
-repeated, numpy's ``"symmetric"`` pad mode, scipy's ``"reflect"``), then a counter-clockwise
-rotation by k·90° (``np.rot90``).
+integer translation, then a counter-clockwise rotation by k·90° (``np.rot90``). The translation
+follows the authors' call ``keras.preprocessing.image.apply_affine_transform(x, tx=tx, ty=ty,
+channel_axis=2, fill_mode='reflect')``: Keras' shift matrix [[1, 0, tx], [0, 1, ty]] acts on
+(row, column) through ``scipy.ndimage.affine_transform``, so ``out[i, j] = in[i + tx, j + ty]`` —
+**tx moves along the row axis (vertically; + moves the content up)** and **ty along the columns
+(+ moves it left)**. The vacated border is filled by **half-sample symmetric reflection** (the edge
+pixel is repeated: scipy's ``"reflect"``, numpy's ``"symmetric"`` pad mode, not PyTorch's
+``reflect``).
 
 The paper's 72 transformations are flip ∈ {no, yes} × tx ∈ {0, −s, +s} × ty ∈ {0, −s, +s} ×
 k ∈ {0, 1, 2, 3} with s = 8 px for 32×32 images (16 for 64×64; in general a quarter of the side),
@@ -31,7 +35,11 @@ ROTATIONS = ("", "rot90", "rot180", "rot270")
 
 @dataclass(frozen=True)
 class Transformation:
-    """One geometric transformation: flip, then translate by (tx, ty) pixels, then rotate k·90°."""
+    """One geometric transformation: flip, then translate by (tx, ty) pixels, then rotate k·90°.
+
+    Keras semantics (module docstring): ``tx`` shifts rows (``out[i] = in[i + tx]``), ``ty``
+    shifts columns (``out[:, j] = in[:, j + ty]``).
+    """
 
     flip: bool = False
     tx: int = 0
@@ -50,13 +58,14 @@ class Transformation:
         if self.k % 2 and height != width:
             raise BadDataError(f"A rotation by {90 * (self.k % 4)}° needs square images, not "
                                f"{height}×{width}: choose transformations without rot90/rot270.")
-        if abs(self.tx) > width or abs(self.ty) > height:
+        if abs(self.tx) > height or abs(self.ty) > width:
             raise BadParameterError(f"A translation by ({self.tx}, {self.ty}) px is larger than the "
                                     f"{height}×{width} image.")
         grid = np.arange(height * width).reshape(height, width)
         if self.flip:
             grid = grid[:, ::-1]
-        grid = grid[_symmetric_source(height, self.ty)][:, _symmetric_source(width, self.tx)]
+        # Keras/scipy: out[i, j] = in[i + tx, j + ty] (tx = rows, ty = columns)
+        grid = grid[_symmetric_source(height, -self.tx)][:, _symmetric_source(width, -self.ty)]
         grid = np.rot90(grid, self.k % 4)
         return np.ascontiguousarray(grid).reshape(-1)
 
@@ -70,8 +79,9 @@ def _symmetric_source(n: int, shift: int) -> np.ndarray:
 
 
 def translation_step(height: int, width: int) -> tuple[int, int]:
-    """The paper's translation step (x, y): 8 px for 32×32, 16 for 64×64 — a quarter of the side."""
-    return max(1, width // 4), max(1, height // 4)
+    """The paper's translation steps (tx along rows, ty along columns): 8 px for 32×32, 16 for
+    64×64 — a quarter of the side."""
+    return max(1, height // 4), max(1, width // 4)
 
 
 def paper_transformations(height: int = 32, width: int = 32) -> list[Transformation]:
@@ -212,11 +222,12 @@ def all_views(x: torch.Tensor, ts: TransformationSet | None = None) -> torch.Ten
 
 def reference_transform(img: np.ndarray, t: Transformation) -> np.ndarray:
     """A slow numpy reference of one transformation on one ``[C, H, W]`` image: ``np.fliplr``,
-    ``np.pad(mode="symmetric")`` + crop, ``np.rot90`` — the authors' order (flip, shift, rotate)."""
+    ``np.pad(mode="symmetric")`` + crop with Keras' ``out[i, j] = in[i + tx, j + ty]``,
+    ``np.rot90`` — the authors' order (flip, shift, rotate)."""
     out = img[:, :, ::-1] if t.flip else img
     h, w = out.shape[1:]
     p = max(abs(t.tx), abs(t.ty))
     if p:
         padded = np.pad(out, ((0, 0), (p, p), (p, p)), mode="symmetric")
-        out = padded[:, p - t.ty:p - t.ty + h, p - t.tx:p - t.tx + w]
+        out = padded[:, p + t.tx:p + t.tx + h, p + t.ty:p + t.ty + w]
     return np.ascontiguousarray(np.rot90(out, t.k % 4, axes=(1, 2)))

@@ -81,3 +81,28 @@ def references_for(dataset: str, detector: str | None = None) -> list[Reference]
     """Published results comparable with our runs on ``dataset`` (and ``detector`` if given)."""
     return [r for r in REFERENCES if dataset in r.our_datasets
             and (detector is None or r.detector == detector)]
+
+
+# ------------------------------------------------------------------ the fidelity report's claims
+NEUTRAL = "NeuTraL AD (Qiu et al. 2021)"
+# GeoTrans §6 experiments: (normal, anomaly, transformations); tx+7 is the authors' Keras shift
+# of 7 px along the row axis.
+GEOTRANS_INTUITION_EXPERIMENTS: tuple[tuple[str, str, str], ...] = (
+    ("8", "3", "identity,flip"), ("3", "8", "identity,flip"), ("8", "3", "identity,tx+7"))
+
+# Paper figures of each claim :mod:`ad_core.benchmarks.fidelity` reruns (REFERENCE_RESULTS.md).
+FIDELITY: dict[str, dict[str, float]] = {
+    # Toll ablation, MNIST digit 8 (AUROC %), and the latent-norm averages over classes
+    "toll_digit8": {"beta0": 82.9, "beta1000": 97.3},
+    "toll_norms": {"1": 98.4, "2": 98.4, "inf": 97.4},
+    # LIS-AE (AUC): Table 3 MNIST row, Table 1 1-class and 2-class MNIST
+    "lisae": {"table3_none": 0.9485, "table3_mnist": 0.9778, "table1_ae": 0.9601,
+              "table1_lisae": 0.9768, "two_class_ae": 0.9221, "two_class_lisae": 0.9457},
+    # GeoTrans Table 1, Fashion-MNIST averages (AUROC %): no MNIST table in the paper
+    "geotrans": {"geotrans_fmnist": 93.5, "raw_ocsvm_fmnist": 92.8},
+    # GeoTrans §6 (AUROC)
+    "geotrans_intuition": {"8v3_flip": 0.646, "3v8_flip": 0.957, "8v3_translate": 0.919},
+    # NeuTraL AD appendix A, K = 2, τ = 1 (unscaled DCL), and tabular F1 % (approximate)
+    "neutral_appendix": {"identity": 1.386, "counterexample": 0.627},
+    "neutral_tabular": {"neutral_arrhythmia_f1": 60.0, "iforest_arrhythmia_f1": 53.0},
+}

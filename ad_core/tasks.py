@@ -57,6 +57,7 @@ class Task:
     negatives_source: str | None = None
     train_index: np.ndarray | None = None
     options: dict = field(default_factory=dict)
+    dataset_stats: dict | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -131,6 +132,17 @@ def _kinds_for(ds: Dataset, rows: np.ndarray, normals: list[int]) -> tuple[np.nd
     return is_anom.astype(np.int64), kind
 
 
+def training_split_stats(ds: Dataset, train_rows: np.ndarray) -> dict | None:
+    """One pixel mean and standard deviation over every image of the dataset's training split
+    (Toll: "zero mean and a standard deviation of 1 for pixel values" with the dataset's
+    statistics, not the normal class's). ``None`` for tables."""
+    if ds.modality != "image" or len(train_rows) == 0:
+        return None
+    x = ds.x[torch.from_numpy(np.asarray(train_rows))].double()
+    return {"pixel_mean": float(x.mean()), "pixel_std": float(x.std()),
+            "n": int(len(train_rows))}
+
+
 def _names(ds: Dataset, ids: Sequence[int]) -> tuple[str, ...]:
     return tuple(ds.class_names[i] for i in ids)
 
@@ -141,6 +153,7 @@ def one_vs_rest(ds: Dataset, normal: Sequence[str | int] | str | int, seed: int 
     """One (or several) normal classes against all others (METHODS.md §7; ODDS protocol for tables)."""
     normals = _resolve_normals(ds, normal)
     y = ds.y.numpy()
+    stats = None
     if ds.modality == "tabular" and ds.split is None:
         # ODDS protocol (NeuTraL AD): a random half of the inliers train, the rest + anomalies test.
         rng = _rng(seed)
@@ -152,6 +165,7 @@ def one_vs_rest(ds: Dataset, normal: Sequence[str | int] | str | int, seed: int 
     else:
         train_rows, test_rows = train_test_rows(ds, seed, test_fraction)
         pool = train_rows[np.isin(y[train_rows], normals)]
+        stats = training_split_stats(ds, train_rows)
     if len(pool) == 0:
         raise BadDataError(f"No training samples of class {', '.join(_names(ds, normals))} in "
                            f"{ds.name!r}.")
@@ -170,6 +184,7 @@ def one_vs_rest(ds: Dataset, normal: Sequence[str | int] | str | int, seed: int 
         class_names=ds.class_names, feature_names=ds.feature_names, train_index=train,
         options={"val_fraction": val_fraction, "test_fraction": test_fraction,
                  "max_train": max_train},
+        dataset_stats=stats,
     )
 
 
@@ -204,7 +219,43 @@ def controlled_testbed(ds: Dataset, normal: Sequence[str | int] | str | int, see
         class_names=ds.class_names, feature_names=ds.feature_names, train_index=base.train_index,
         options={"generators": list(generators), "val_fraction": val_fraction,
                  "test_fraction": test_fraction, "max_train": max_train},
+        dataset_stats=base.dataset_stats,
     )
+
+
+NEGATIVE_SOURCES = ("classes", "other-half", "strokes", "dataset:NAME", "augmented-normals")
+AUGMENTED_NORMALS = ("augmented normals (explicit option: NOT a similar-domain negative set; "
+                     "for digits 0, 1, 8 they contain normal-looking images)")
+N_STROKE_NEGATIVES = 600
+
+
+def strokes_source() -> str:
+    """The recorded label of the generated stroke/glyph negatives."""
+    from ad_core.data.strokes import describe
+
+    return describe()
+
+
+def stroke_negatives(shape: Sequence[int], seed: int, n: int = N_STROKE_NEGATIVES
+                     ) -> torch.Tensor:
+    """LIS-AE's default one-vs-rest negatives: the generated stroke/glyph set (offline Omniglot
+    stand-in, :mod:`ad_core.data.strokes`) at the normals' image shape."""
+    from ad_core.data.strokes import stroke_glyphs
+
+    return stroke_glyphs(n, tuple(shape), seed=int(seed) + 101)
+
+
+def other_half(ds: Dataset, normals: Sequence[int]) -> list[int]:
+    """LIS-AE Table 3's MNIST setting: the classes split into two halves (0–4, 5–9 for ten);
+    the negatives are the half that does not contain the normal class(es)."""
+    half = ds.n_classes // 2
+    first = set(range(half))
+    if set(normals) <= first:
+        return [c for c in range(half, ds.n_classes)]
+    if not set(normals) & first:
+        return sorted(first)
+    raise BadParameterError("'other-half' needs the normal classes within one half of the "
+                            "classes (e.g. 0–4 or 5–9).")
 
 
 def negative_split(ds: Dataset, normal: Sequence[str | int] | str | int, seed: int = 0, *,
@@ -212,28 +263,51 @@ def negative_split(ds: Dataset, normal: Sequence[str | int] | str | int, seed: i
                    test_fraction: float = 0.2, max_train: int | None = None) -> Task:
     """LIS-AE's split: normal, negative and held-out anomaly classes, pairwise disjoint.
 
-    ``negatives``: class names/ids of the same dataset (default: the class after the last normal
-    one, as the paper does for Fashion-MNIST), ``"synthetic"`` (heavily augmented normals) or
-    ``"dataset:NAME"`` (another dataset's images resized to this one's shape, e.g. Omniglot).
+    ``negatives`` (recorded as ``task.negatives_source``):
+
+    - class names/ids of the same dataset, or ``"other-half"`` (Table 3's MNIST row: normal
+      class c, negatives the five classes of the other half, anomalies the remaining four);
+      default: the class after the last normal one, as the paper does for Fashion-MNIST;
+    - ``"strokes"``: the generated stroke/glyph set (offline stand-in for Omniglot);
+    - ``"dataset:NAME"``: another dataset's images resized to this one's shape (e.g.
+      ``dataset:omniglot`` when its files are present; ``dataset:strokes`` = ``"strokes"``);
+    - ``"augmented-normals"`` (alias ``"synthetic"``): heavily augmented copies of the normals —
+      an explicit, labelled option only, never a default (they are not a similar-domain set).
+
+    The test set never holds a negative class: anomalies are classes seen in neither training set.
     """
     normals = _resolve_normals(ds, normal)
     base = one_vs_rest(ds, normals, seed, val_fraction=val_fraction, test_fraction=test_fraction,
                        max_train=max_train)
     y = ds.y.numpy()
     neg_classes: list[int] = []
+    kind = "classes"
+    if isinstance(negatives, str) and negatives == "dataset:strokes":
+        negatives = "strokes"
     if negatives is None:
         nxt = (max(normals) + 1) % ds.n_classes
         while nxt in normals:
             nxt = (nxt + 1) % ds.n_classes
         neg_classes = [nxt]
         source = f"class {ds.class_names[nxt]} of {ds.name}"
-    elif isinstance(negatives, str) and negatives == "synthetic":
-        source = "synthetic: heavily augmented normals"
+    elif isinstance(negatives, str) and negatives in ("synthetic", "augmented-normals"):
+        kind, source = "augmented-normals", AUGMENTED_NORMALS
+    elif isinstance(negatives, str) and negatives == "strokes":
+        if ds.modality != "image":
+            raise BadParameterError("The stroke/glyph negatives are images; tables need negative "
+                                    "classes of the same dataset.")
+        kind, source = "strokes", strokes_source()
     elif isinstance(negatives, str) and negatives.startswith("dataset:"):
-        source = negatives
+        kind, source = "dataset", negatives
     else:
-        negs = [negatives] if isinstance(negatives, (str, int)) else list(negatives)
-        neg_classes = sorted({ds.class_id(c) for c in negs})
+        if isinstance(negatives, str) and negatives == "other-half":
+            neg_classes = other_half(ds, normals)
+        else:
+            negs = [negatives] if isinstance(negatives, (str, int)) else list(negatives)
+            if len(negs) == 1 and str(negs[0]) == "other-half":
+                neg_classes = other_half(ds, normals)
+            else:
+                neg_classes = sorted({ds.class_id(c) for c in negs})
         if set(neg_classes) & set(normals):
             raise BadParameterError("Negative classes must differ from the normal classes.")
         source = f"classes {', '.join(_names(ds, neg_classes))} of {ds.name}"
@@ -245,10 +319,12 @@ def negative_split(ds: Dataset, normal: Sequence[str | int] | str | int, seed: i
         if max_train:
             neg_rows = neg_rows[:max_train]
         neg_x = ds.x[neg_rows]
-    elif source == "synthetic: heavily augmented normals":
+    elif kind == "augmented-normals":
         from ad_core.augment import synthetic_negatives
 
         neg_x = synthetic_negatives(base.train_x, torch.Generator().manual_seed(int(seed) + 17))
+    elif kind == "strokes":
+        neg_x = stroke_negatives(base.train_x.shape[1:], seed)
     else:
         from ad_core.data.registry import load_dataset
 
@@ -271,6 +347,7 @@ def negative_split(ds: Dataset, normal: Sequence[str | int] | str | int, seed: i
                  else [str(c) for c in negatives],
                  "val_fraction": val_fraction, "test_fraction": test_fraction,
                  "max_train": max_train},
+        dataset_stats=base.dataset_stats,
     )
 
 

@@ -1,7 +1,8 @@
 """The one training loop shared by every deep detector (DESIGN.md §1).
 
 :func:`fit_loop` runs mini-batch gradient descent for a number of epochs (shuffled passes) or of
-iterations (random batches, as Toll does), reports each step to a :class:`TrainingMonitor`, stops
+iterations (random batches, as Toll does; drawn from shuffled passes, so no sample repeats
+within an epoch), reports each step to a :class:`TrainingMonitor`, stops
 when the monitor asks (keeping what was learned), evaluates a validation criterion every
 ``eval_every`` steps and keeps the best checkpoint, runs bf16 autocast on CUDA and is deterministic
 under a seed on CPU.
@@ -81,7 +82,9 @@ def fit_loop(
             ``(loss, {name: value})`` for extra curves.
         data: tensors sharing their first dimension (inputs, indices, labels …), on any device.
         batch_size: samples per step (clipped to the data size).
-        epochs / iterations: exactly one; epochs = shuffled passes, iterations = random batches.
+        epochs / iterations: exactly one; epochs = shuffled passes; iterations = that many
+            batches taken from consecutive shuffled passes (Toll's "random batches", drawn
+            without replacement within a pass).
         scheduler: optional LR scheduler, stepped per ``"epoch"`` or per ``"step"``.
         validate: returns a value to minimise (e.g. validation-normal loss); called every
             ``eval_every`` steps (default: once per epoch, or every 20 iterations) and at the end.
@@ -119,14 +122,21 @@ def fit_loop(
     monitor.on_start(total)
 
     def batches():
+        """(epoch, row indices) per step. Both modes draw batches from shuffled passes, so a
+        sample never repeats within an epoch (METHODS.md §7); a batch size above the data size is
+        one full batch. ``iterations`` chains as many passes as the step count needs."""
         if epochs is not None:
             for ep in range(int(epochs)):
                 perm = torch.randperm(n, generator=gen)
                 for i in range(steps_per_epoch):
                     yield ep, perm[i * bs:(i + 1) * bs]
         else:
-            for it in range(int(iterations)):
-                yield it // max(steps_per_epoch, 1), torch.randint(0, n, (bs,), generator=gen)
+            ep, i, perm = -1, steps_per_epoch, None
+            for _ in range(int(iterations)):
+                if i >= steps_per_epoch:
+                    ep, i, perm = ep + 1, 0, torch.randperm(n, generator=gen)
+                yield ep, perm[i * bs:(i + 1) * bs]
+                i += 1
 
     def evaluate(step: int) -> None:
         nonlocal best_state

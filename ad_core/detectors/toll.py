@@ -6,13 +6,17 @@ the origin while reconstruction keeps the code informative. The anomaly score is
 combination per sample, s(x) = ‖x̂ − x‖₂ + β‖z‖_p; ``explain`` returns the two terms as
 ``score_terms`` (aggregation ``sum``). β = 0 is the plain AE with the l2 error.
 
-Training follows the paper: random batches for a number of iterations, a checkpoint considered
-every 20 iterations. The checkpoint is chosen by the validation-normal loss (``selection=val_loss``,
-default, no labels) or — to reproduce the paper's tables, which selected by AUROC on a validation
-set containing labelled anomalies — ``selection=labelled_val``: AUROC on the validation normals
-against held-out anomalies drawn from the *training* split of the other classes (never the test
-set). The run records which selection was used (``history_['selection']``, state
-``selection``).
+Inputs on MNIST/Fashion-MNIST are standardised with the *dataset's* pixel mean and standard
+deviation (its training split, all classes: ``task.dataset_stats``), not the normal class's — per
+class statistics would change the effective β per class (``standardize_with=normals`` offers
+them explicitly). Training follows the paper: random batches for a number of iterations (drawn
+from shuffled passes, so no sample repeats within an epoch; a batch above the training-set size
+is one full batch), a checkpoint considered every 20 iterations. The checkpoint is chosen by
+the validation-normal loss (``selection=val_loss``, default, no labels) or — to reproduce the
+paper's tables, which selected by AUROC on a validation set containing labelled anomalies —
+``selection=labelled_val``: AUROC on the validation normals against held-out anomalies drawn
+from the *training* split of the other classes (never the test set). The run records which
+selection was used (``history_['selection']``, state ``selection``).
 """
 
 from __future__ import annotations
@@ -122,6 +126,11 @@ class TollDetector(ReconstructionDetector):
                   choices=("val_loss", "labelled_val")),
         ParamSpec("n_val_anomalies", "int", 200, "Labelled anomalies for selection=labelled_val.",
                   2, 100000, advanced=True),
+        ParamSpec("standardize_with", "choice", "dataset", "Statistics of preprocess="
+                  "standardize: dataset = one pixel mean/std of the dataset's training split "
+                  "(all classes, as the paper); normals = of the normal training images only "
+                  "(changes the effective β per class).", choices=("dataset", "normals"),
+                  advanced=True),
         P_CONT, P_SEED,
     )
     presets: ClassVar = {
@@ -144,6 +153,21 @@ class TollDetector(ReconstructionDetector):
         if setting.startswith("cifar") and input_shape is not None and tuple(input_shape[1:]) != (32, 32):
             out["resize"] = 32
         return out
+
+    def _setup(self, task: Any) -> torch.Generator:
+        """As the AE's, but ``standardize`` uses the dataset's training-split pixel mean and std
+        (``task.dataset_stats``) when ``standardize_with=dataset`` (METHODS.md §2, §7)."""
+        gen = super()._setup(task)
+        stats = getattr(task, "dataset_stats", None)
+        self.standardization_ = "none"
+        if self.prep_mode_ == "standardize":
+            if self.params_["standardize_with"] == "dataset" and stats:
+                self.prep_.mean.fill_(float(stats["pixel_mean"]))
+                self.prep_.std.fill_(max(float(stats["pixel_std"]), 1e-8))
+                self.standardization_ = "dataset training split"
+            else:
+                self.standardization_ = "normal training images"
+        return gen
 
     @property
     def norm_p(self) -> float:  # type: ignore[override]
@@ -197,7 +221,8 @@ class TollDetector(ReconstructionDetector):
 
     def _state_json(self) -> dict[str, Any]:
         return {**super()._state_json(), "selection": self.params_["selection"],
-                "n_labelled_val": getattr(self, "n_labelled_val_", 0)}
+                "n_labelled_val": getattr(self, "n_labelled_val_", 0),
+                "standardization": getattr(self, "standardization_", "")}
 
 
 DETECTORS = {TollDetector.name: TollDetector}

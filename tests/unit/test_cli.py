@@ -80,3 +80,22 @@ def test_subprocess_reports_without_traceback():
     assert p.returncode == 2
     assert "Traceback" not in p.stderr
     assert [ln for ln in p.stderr.splitlines() if ln.strip()][0].startswith("error: ")
+
+
+def test_negatives_task_records_its_source_and_tests_only_unseen_classes(capsys):
+    args = ["train", "--dataset", "digits", "--normal", "0", "--detector", "iforest", "--param",
+            "n_estimators=30", "--task", "negatives", "--no-save", "--json"]
+    assert main(args + ["--negatives", "5,6,7,8,9"]) == 0
+    rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rec["negatives_source"] == "classes 5, 6, 7, 8, 9 of digits"
+    assert main(args + ["--negatives", "other-half"]) == 0
+    same = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert same["negatives_source"] == rec["negatives_source"] and same["n_test"] == rec["n_test"]
+    assert main(args + ["--negatives", "strokes"]) == 0
+    strokes = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "strokes" in strokes["negatives_source"] and strokes["n_test"] > rec["n_test"]
+
+
+def test_negatives_option_needs_the_negatives_task(capsys):
+    assert main(TRAIN + ["--negatives", "5"]) == 2
+    assert "--task negatives" in capsys.readouterr().err

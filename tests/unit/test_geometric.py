@@ -48,16 +48,47 @@ def test_all_views_equal_slow_numpy_reference():
 
 def test_translation_pads_like_numpy_symmetric_not_torch_reflect():
     img = torch.arange(36, dtype=torch.float32).reshape(1, 1, 6, 6)
-    out = TransformationSet([Transformation(False, 2, -1, 0)], 6, 6).all_views(img)[0, 0, 0]
+    # tx = -1: out[i] = in[i - 1] (content moves down one row); ty = 2: out[:, j] = in[:, j + 2]
+    out = TransformationSet([Transformation(False, -1, 2, 0)], 6, 6).all_views(img)[0, 0, 0]
     padded = np.pad(img[0, 0].numpy(), 2, mode="symmetric")
-    np.testing.assert_array_equal(out.numpy(), padded[2 + 1:2 + 1 + 6, 0:6])
-    # columns 0 and 1 are the mirrored edge: [1, 0 | 0 1 2 3] → the edge pixel repeats
-    np.testing.assert_array_equal(out[0, :3].numpy(), [7.0, 6.0, 6.0])
+    np.testing.assert_array_equal(out.numpy(), padded[2 - 1:2 - 1 + 6, 2 + 2:2 + 2 + 6])
+    # row 0 is the mirrored edge row (the edge pixel repeats: half-sample symmetric)
+    np.testing.assert_array_equal(out[0].numpy(), out[1].numpy())
+    # columns 4 and 5 mirror the right edge: [.. 4 5 | 5 4]
+    np.testing.assert_array_equal(out[1, 3:].numpy(), [5.0, 5.0, 4.0])
+
+
+def test_translation_follows_keras_apply_affine_transform_tx_moves_rows():
+    """The authors call Keras' apply_affine_transform(x, tx, ty, fill_mode='reflect'), i.e.
+    scipy.ndimage.affine_transform with offset (tx, ty) on (row, column): tx moves rows."""
+    from scipy import ndimage
+
+    img = np.random.default_rng(0).random((32, 32)).astype(np.float32)
+    for tx, ty in [(8, 0), (-8, 0), (0, 8), (0, -8), (8, -8), (7, 0), (-3, 5)]:
+        keras = ndimage.affine_transform(img, np.eye(2), offset=(tx, ty), order=1, mode="reflect")
+        ours = TransformationSet([Transformation(False, tx, ty, 0)], 32, 32).all_views(
+            torch.from_numpy(img)[None, None])[0, 0, 0].numpy()
+        np.testing.assert_array_equal(ours, keras, err_msg=f"tx={tx}, ty={ty}")
+    # a bright top row: tx = +8 moves the content up (row 8 → row 0), tx only touches rows
+    bar = torch.zeros(1, 1, 32, 32)
+    bar[..., 8, :] = 1
+    up = TransformationSet([Transformation(tx=8)], 32, 32).all_views(bar)[0, 0, 0]
+    assert up[0].sum() == 32 and up[8].sum() == 0
+    col = bar.transpose(-1, -2).contiguous()  # a bright column 8: moved left by ty = +8
+    same = TransformationSet([Transformation(tx=8)], 32, 32).all_views(col)[0, 0, 0]
+    assert torch.equal(same[:, 8], torch.ones(32))  # tx never moves columns
+    left = TransformationSet([Transformation(ty=8)], 32, 32).all_views(col)[0, 0, 0]
+    assert left[:, 0].sum() == 32 and left[:, 8].sum() == 0
+    # label 12 (i_tx = 1) is tx = −8: content moves down by 8 rows
+    t12 = paper_transformations(32, 32)[12]
+    assert (t12.tx, t12.ty) == (-8, 0)
+    down = TransformationSet([t12], 32, 32).all_views(bar)[0, 0, 0]
+    assert down[16].sum() == 32
 
 
 def test_order_is_flip_then_translate_then_rotate():
     img = np.random.default_rng(0).random((1, 8, 8)).astype(np.float32)
-    t = Transformation(True, 2, 0, 1)
+    t = Transformation(True, 0, -2, 1)  # ty = −2: out[:, j] = in[:, j − 2], content moves right
     manual = np.rot90(np.pad(img[:, :, ::-1], ((0, 0), (0, 0), (2, 0)), mode="symmetric")[:, :, :8],
                       1, axes=(1, 2))
     out = TransformationSet([t], 8, 8).all_views(torch.from_numpy(img)[None])[0, 0]

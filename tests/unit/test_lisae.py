@@ -64,10 +64,53 @@ def test_explain_extra_scores_and_reload(fitted, neg_task, tmp_path):
     assert again.negatives_source_ == fitted.negatives_source_ and again.gamma_ == fitted.gamma_
 
 
-def test_synthetic_negatives_when_the_task_has_none(digits_task):
+def test_default_negatives_are_the_stroke_glyph_set_not_augmented_normals(digits_task):
     det = make_detector("lisae", "quick", epochs=2, phase2_epochs=2, batch_size=32).fit(digits_task)
-    assert det.negatives_source_.startswith("synthetic")
+    assert "strokes" in det.negatives_source_ and "augmented" not in det.negatives_source_
+    assert det._state_json()["negatives_source"] == det.negatives_source_
     assert det.gamma_ == pytest.approx(3.0 * det.phase1_neg_error_)
+    neg, _ = det.negatives(digits_task)
+    # generated images, not copies of the normals
+    assert neg.shape[1:] == digits_task.train_x.shape[1:] and len(neg) >= len(digits_task.train_x)
+    d = torch.cdist(neg.reshape(len(neg), -1)[:50], digits_task.train_x.reshape(
+        len(digits_task.train_x), -1))
+    assert float(d.min()) > 0.5
+
+
+def test_augmented_normals_only_when_chosen_and_labelled(digits_task):
+    det = make_detector("lisae", "quick", epochs=1, phase2_epochs=1, batch_size=32,
+                        negatives="augmented-normals").fit(digits_task)
+    assert det.negatives_source_.startswith("augmented normals")
+    assert "NOT a similar-domain" in det.negatives_source_
+
+
+@pytest.fixture(scope="module")
+def half_task(digits):
+    """LIS-AE Table 3's setting on the 8×8 digits: normal 2, negatives 5–9, anomalies 0, 1, 3, 4."""
+    from ad_core.tasks import negative_split
+
+    return negative_split(digits, "2", seed=0, negatives="other-half")
+
+
+def test_phase2_strictly_improves_on_phase1_on_a_negative_split(half_task):
+    det = make_detector("lisae", "quick", linsep=False, epochs=25, phase2_epochs=15,
+                        batch_size=16).fit(half_task)
+    auc1 = M.auroc(half_task.test_y, det.phase1_scores(half_task.test_x))
+    auc2 = M.auroc(half_task.test_y, det.decision_function(half_task.test_x))
+    assert auc2 > auc1 + 1e-3, f"phase 2 {auc2:.4f} vs phase 1 {auc1:.4f}"
+    extra = det.extra_scores(half_task)
+    assert extra["negatives"].mean() > extra["negatives_phase1"].mean() + 0.1
+    assert det.phase1_saturation_ < 0.5  # the tanh latent is not saturated when phase 2 starts
+
+
+def test_a_saturated_tanh_latent_leaves_phase2_nothing_to_move(half_task):
+    """Why the quick preset has a latent penalty: without it, phase 1 drives tanh into saturation
+    (|z| → 1, zero gradient) and latent shaping cannot change the scores."""
+    det = make_detector("lisae", "quick", linsep=False, latent_penalty=0.0, epochs=25,
+                        phase2_epochs=15, batch_size=16).fit(half_task)
+    assert det.phase1_saturation_ > 0.9
+    np.testing.assert_allclose(det.decision_function(half_task.test_x),
+                               det.phase1_scores(half_task.test_x), rtol=1e-3)
 
 
 def test_phase2_loss_is_algorithm_1():
@@ -75,7 +118,8 @@ def test_phase2_loss_is_algorithm_1():
     assert float(lisae_phase2_loss(rp, rn, 0.5, 5.0)) == pytest.approx(2.0 + 0.5 * 3.0)
 
 
-@pytest.mark.parametrize("params", [{"beta": -1}, {"gamma_multiple": -2}, {"negatives": "omniglot"}])
+@pytest.mark.parametrize("params", [{"beta": -1}, {"gamma_multiple": -2}, {"negatives": "omniglot"},
+                                    {"negatives": "synthetic"}, {"latent_penalty": -1.0}])
 def test_bad_parameters_raise(digits_task, params):
     with pytest.raises(BadParameterError):
         make_detector("lisae", "quick", epochs=1, **params).fit(digits_task)

@@ -135,3 +135,42 @@ def test_controlled_testbed_when_augment_exists(ds):
     assert t.test_x.shape[1:] == ds.x.shape[1:]
     again = build_task(ds, "testbed", "c0", seed=0)
     assert torch.equal(again.test_x, t.test_x)
+
+
+def test_other_half_negatives_is_lisae_table_3_setting(ds):
+    # six classes: halves c0–c2 and c3–c5; normal c0 → negatives c3, c4, c5, anomalies c1, c2
+    t = negative_split(ds, "c0", seed=0, negatives="other-half")
+    y = ds.y.numpy()
+    assert set(y[rows_of(t.negatives_x)]) == {3, 4, 5}
+    assert set(t.test_class) == {0, 1, 2} and set(t.test_class[t.test_y == 1]) == {1, 2}
+    assert "c3, c4, c5" in t.negatives_source
+    t4 = negative_split(ds, "c4", seed=0, negatives=["other-half"])
+    assert set(y[rows_of(t4.negatives_x)]) == {0, 1, 2}
+    with pytest.raises(BadParameterError, match="half"):
+        negative_split(ds, ["c0", "c4"], negatives="other-half")
+
+
+def test_generated_stroke_negatives_and_explicit_augmented_normals(ds):
+    t = negative_split(ds, "c0", seed=0, negatives="strokes")
+    assert t.negatives_x.shape[1:] == ds.x.shape[1:]
+    assert "strokes" in t.negatives_source and "augmented" not in t.negatives_source
+    assert float(t.negatives_x.min()) >= 0.0 and float(t.negatives_x.max()) <= 1.0
+    assert set(t.test_class) == set(range(N_CLS))  # no class is a negative: all stay in the test
+    same = negative_split(ds, "c0", seed=0, negatives="dataset:strokes")
+    assert torch.equal(same.negatives_x, t.negatives_x)
+    aug = negative_split(ds, "c0", seed=0, negatives="augmented-normals")
+    assert aug.negatives_source.startswith("augmented normals") and "NOT" in aug.negatives_source
+    assert negative_split(ds, "c0", seed=0, negatives="synthetic").negatives_source == \
+        aug.negatives_source
+
+
+def test_dataset_stats_are_of_the_whole_training_split_not_the_normal_class(ds):
+    from ad_core.tasks import train_test_rows
+
+    t = one_vs_rest(ds, "c0", seed=0)
+    train_rows, _ = train_test_rows(ds, 0, 0.2)
+    x = ds.x[torch.from_numpy(train_rows)].double()
+    assert t.dataset_stats["pixel_mean"] == pytest.approx(float(x.mean()))
+    assert t.dataset_stats["pixel_std"] == pytest.approx(float(x.std()))
+    assert t.dataset_stats["pixel_mean"] != pytest.approx(float(t.train_x.double().mean()))
+    assert one_vs_rest(_tagged(modality="tabular"), "c0", seed=0).dataset_stats is None
