@@ -358,8 +358,8 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
              "", "| # | paper | claim | paper | ours | gap | seeds | verdict |",
              "|---|---|---|---|---|---|---|---|"]
     for i, r in enumerate(rows, 1):
-        gap = (f"{r['ours_mean']:+.3g} ± {r['ours_std']:.2g}"
-               if isinstance(r.get("ours_mean"), float) and np.isfinite(r["ours_mean"]) else "n/a")
+        m, sd = _num(r.get("ours_mean")), _num(r.get("ours_std"))
+        gap = "n/a" if m is None else (f"{m:+.3g}" + ("" if sd is None else f" ± {sd:.2g}"))
         lines.append(f"| {i} | {r['paper']} | {r['claim']} | {r['paper_figure']} | {r['ours']} | "
                      f"{gap} | {r['n_seeds']} | **{r['verdict']}** |")
     lines += ["", "## Settings and reasons", ""]
@@ -369,6 +369,15 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     if meta.get("notes"):
         lines += ["## Notes", "", meta["notes"], ""]
     return "\n".join(lines)
+
+
+def _num(v: Any) -> float | None:
+    """A finite float, or None (other groups' rows may leave a figure empty)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
 
 
 def parse_seeds(text: str) -> list[int]:
