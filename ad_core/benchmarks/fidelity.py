@@ -209,9 +209,8 @@ def lisae_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[str, 
         label_b="MNIST negatives", ours_a=_per_seed(t3, "auroc_phase1"), ours_b=_per_seed(t3),
         setting=(f"mnist5k, normal c ∈ {{{', '.join(classes)}}}, negatives = the five classes of "
                  f"the other half, anomalies = the remaining four; LIS-AE quick preset{short}; "
-                 f"'none' = the same model before latent shaping (phase 1), seeds {seeds}"),
-        why="Phase 1 already sees the negatives through LinSep's classifier, so 'none' is not "
-            "negative-free here")]
+                 f"'none' = the same model before latent shaping (phase 1, which never sees "
+                 f"the negatives: LinSep is off), seeds {seeds}"))]
     t1 = [r for r in rows if r["tag"] == "t1"]
     src = next((r["negatives_source"] for r in t1 if r["detector"] == "lisae"), "")
     out.append(comparison_row(
