@@ -7,6 +7,10 @@ State that must survive a reload lives in the URL: ``?run=<id>`` (the current ru
 ``?job=<id>`` (this session's training jobs); ``app.py`` restores it into the new session and
 writes it back after every page switch. ``ANOMALY_LAB_NO_WARMUP=1`` skips the UMAP warm-up
 (tests).
+
+``main()`` runs only when Streamlit executes this file as ``__main__``: worker processes spawned by
+the server (training, projections) re-import the main module as ``__mp_main__`` and must not start
+a second app inside themselves.
 """
 
 from __future__ import annotations
@@ -17,9 +21,17 @@ from typing import Any
 
 import streamlit as st
 
-from ad_core import embed, services
+from ad_core import services
 from ad_core.errors import UserError
-from pages.common import current_run_id, data_choice, fmt_seconds, owner, set_current_run
+from ui.common import (
+    current_run_id,
+    data_choice,
+    fmt_seconds,
+    guarded,
+    owner,
+    report_bug,
+    set_current_run,
+)
 
 ROOT = Path(__file__).resolve().parent
 
@@ -66,6 +78,20 @@ def restore_from_url() -> None:
     ids = st.query_params.get_all("job")
     if ids:
         st.session_state["jobs"] = services.adopt_jobs(ids, owner())
+    # jobs that had already finished before the reload do not take over the URL's run
+    st.session_state["_followed"] = {s.job_id for s in services.list_jobs(owner())
+                                     if not s.active}
+
+
+def follow_finished_jobs() -> None:
+    """A run this session's job has just saved becomes the current run (the newest one wins),
+    until the user picks another: Quick start and Train both lead to what was trained."""
+    seen: set[str] = st.session_state.setdefault("_followed", set())
+    for s in services.list_jobs(owner()):
+        if s.job_id not in seen and not s.active:
+            seen.add(s.job_id)
+            if s.saved:
+                set_current_run(s.run_id)
 
 
 def sync_url() -> None:
@@ -79,7 +105,7 @@ def sync_url() -> None:
 
 
 def _pick_run() -> None:
-    value = st.session_state.get("sidebar_run")
+    value = st.session_state.get(st.session_state.get("sidebar_run_key", ""))
     set_current_run(value or None)
 
 
@@ -91,8 +117,12 @@ def sidebar_runs() -> None:
                         f"{'+'.join(map(str, r.config.get('normal', [])))} · "
                         f"AUROC {r.metrics.get('auroc', float('nan')):.3f}" for r in runs}
     cur = current_run_id()
-    st.session_state["sidebar_run"] = cur if cur in titles else ""
-    st.selectbox("Current run", ids, key="sidebar_run", on_change=_pick_run,
+    # The widget's key carries the current run: when a page or a finished job changes the run,
+    # a fresh selector shows it (a kept widget would send its old value back on the next click).
+    key = f"sidebar_run-{cur or ''}"
+    st.session_state["sidebar_run_key"] = key
+    st.selectbox("Current run", ids, index=ids.index(cur) if cur in titles else 0, key=key,
+                 on_change=_pick_run,
                  format_func=lambda i: titles.get(i, "— none —") if i else "— none —",
                  help="Every page under *Look inside a run* shows this run. Train one on the "
                       "Train page or press Quick start on Home.")
@@ -107,6 +137,7 @@ def sidebar_jobs() -> None:
     active = services.list_jobs(owner(), active_only=True)
 
     @st.fragment(run_every=2.0 if active else None)
+    @guarded("the list of training jobs")
     def _jobs() -> None:
         snaps = services.list_jobs(owner(), active_only=True)
         if not snaps:
@@ -129,9 +160,10 @@ def main() -> None:
     if css.exists():
         st.html(f"<style>{css.read_text()}</style>")
     if not os.environ.get("ANOMALY_LAB_NO_WARMUP"):
-        embed.warm_up()  # UMAP's numba compilation, once per server process, in the background
+        services.warm_up()  # training process + UMAP compilation, once per server, in the background
     owner()
     restore_from_url()
+    follow_finished_jobs()
     pg, by_path = navigation()
     goto = st.session_state.pop("goto", None)
     if goto in by_path and by_path[goto] is not pg:
@@ -147,7 +179,11 @@ def main() -> None:
         st.caption(f"**Next training on:** {data_choice().describe()} (set on **Data**)")
         st.markdown("**Training jobs**")
         sidebar_jobs()
-    pg.run()
+    try:
+        pg.run()
+    except Exception:  # a bug: one friendly sentence on the page, the traceback in the server log
+        report_bug(f"the {pg.title} page")
 
 
-main()
+if __name__ == "__main__":
+    main()

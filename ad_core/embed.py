@@ -4,22 +4,27 @@ The features are what the detector's ``embed()`` returned for a sample of test r
 (``embedding.npz``: ``index``, ``features``). Wide features are first reduced to 50 principal
 components (the usual t-SNE/UMAP practice) which keeps a 5,000-point projection to seconds.
 
-UMAP compiles its numba kernels on first use (tens of seconds to minutes on a busy laptop), and
-that compilation holds the Python interpreter. So projections run in one persistent worker
-*process* (spawned, never forked from the server): :func:`warm_up` sends it a tiny UMAP when the
-app starts, the server stays responsive meanwhile, and the user's first real UMAP finds the
-kernels compiled.
+UMAP compiles its numba kernels on first use (15–20 s of one core here; most of umap-learn's
+kernels are not cached on disk by numba, so every new process compiles them again), and that
+compilation holds the Python interpreter. So projections run in one persistent worker *process*
+(spawned, never forked from the server; ``app.py`` guards its entry point so the spawned process
+does not start a second app): :func:`warm_up` sends it tiny UMAPs when the app starts, the server
+stays responsive meanwhile, and the user's first real UMAP finds the kernels compiled. The worker
+runs at a lower CPU priority (``nice`` +10), so neither the pages nor a training job wait for it.
+A warm-up that failed is retried at most once a minute, never on every page load.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import multiprocessing
 import os
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
@@ -47,9 +52,20 @@ def _worker() -> ProcessPoolExecutor:
         return _pool
 
 
+#: Niceness added to the projection worker: below the server and the training process.
+WORKER_NICE = 10
+#: Seconds before a failed warm-up may be tried again.
+RETRY_AFTER_S = 60.0
+
+
 def _init_worker() -> None:
+    from ad_core.worker import exit_with_parent
+
+    exit_with_parent()
     threads = os.environ.get("NUMBA_NUM_THREADS") or "1"
     os.environ.setdefault("OMP_NUM_THREADS", threads)
+    with contextlib.suppress(OSError):  # not permitted here: run at normal priority
+        os.nice(WORKER_NICE)
 
 
 def _pre_reduce(x: np.ndarray, seed: int) -> np.ndarray:
@@ -121,7 +137,10 @@ def run_projection(run: Any, method: str = "pca", seed: int = 0) -> dict[str, An
     if method == "pca":  # cheap: in this process, never queued behind the UMAP warm-up
         xy = project(feats, method, seed)
     else:
-        xy = _worker().submit(project, feats, method, seed).result()
+        try:
+            xy = _worker().submit(project, feats, method, seed).result()
+        except BrokenProcessPool:  # the worker died (killed, out of memory): one fresh try
+            xy = _worker().submit(project, feats, method, seed).result()
     tmp = path.with_suffix(f".tmp{threading.get_ident()}.npy")
     np.save(tmp, xy, allow_pickle=False)
     tmp.replace(path)
@@ -129,24 +148,37 @@ def run_projection(run: Any, method: str = "pca", seed: int = 0) -> dict[str, An
             "seconds": time.perf_counter() - t0}
 
 
-def _warm() -> bool:
-    """Compile UMAP's kernels: both neighbour searches (exact for small N, NN-descent above 4,096
-    points, here forced on a tiny sample) and the layout optimiser."""
+def _warm(approximate: bool) -> bool:
+    """Compile UMAP's kernels on a tiny sample: the exact neighbour search with the layout
+    optimiser (what runs below 4,096 points), or the NN-descent search used above that."""
     x = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
-    _umap(len(x), 0, force_approximation=True).fit_transform(x)
-    _umap(len(x), 0).fit_transform(x)
+    _umap(len(x), 0, force_approximation=approximate).fit_transform(x)
     return True
 
 
+_warm_failed_at = 0.0
+
+
 def warm_up(block: bool = False) -> Future:
-    """Start the projection process and compile UMAP in it, once (idempotent, non-blocking)."""
-    global _warm_future
+    """Start the projection process and compile UMAP in it, once (idempotent, non-blocking).
+
+    The exact-search kernels compile first (every run up to 4,096 embedded points needs only
+    them), then NN-descent's, as a second task, so a user's projection can run in between.
+    """
+    global _warm_future, _warm_failed_at
     with _lock:
         fut = _warm_future
-    if fut is None or (fut.done() and fut.exception() is not None):
-        fut = _worker().submit(_warm)
+        failed = fut is not None and fut.done() and fut.exception() is not None
+        if failed and not _warm_failed_at:
+            _warm_failed_at = time.time()
+        retry = failed and time.time() - _warm_failed_at > RETRY_AFTER_S
+    if fut is None or retry:
+        pool = _worker()
+        first = pool.submit(_warm, False)
+        fut = pool.submit(_warm, True)
+        first.add_done_callback(lambda f: f.exception())  # never leaves an unread error
         with _lock:
-            _warm_future = fut
+            _warm_future, _warm_failed_at = fut, 0.0
     if block:
         fut.result()
     return fut

@@ -1,10 +1,12 @@
-"""Background training jobs for the app: one worker thread, a FIFO queue, live snapshots, cancel.
+"""Background training jobs for the app: a FIFO queue, one job at a time, live snapshots, cancel.
 
-A page submits an :class:`~ad_core.experiment.ExperimentSpec`; the worker runs exactly
-:func:`ad_core.experiment.run_experiment` with a :class:`JobMonitor` (the thread-safe
-:class:`~ad_core.detectors.base.TrainingMonitor` of DESIGN.md §2), so a job's run looks the same as
-one trained from the CLI. Pages poll :meth:`JobManager.snapshot` (a frozen copy), never the live
-object.
+A page submits an :class:`~ad_core.experiment.ExperimentSpec`; a dispatcher thread hands it to the
+persistent training process (:mod:`ad_core.worker`), which runs exactly
+:func:`ad_core.experiment.run_experiment`, and replays the process's progress messages into a
+:class:`JobMonitor` (the thread-safe :class:`~ad_core.detectors.base.TrainingMonitor` of DESIGN.md
+§2), so a job's run looks the same as one trained from the CLI. Pages poll
+:meth:`JobManager.snapshot` (a frozen copy), never the live object. ``JobManager(process=False)``
+runs the experiment in the dispatcher thread instead (tests of the queue's logic only).
 
 Ownership: every job belongs to one or more *owners* (the app's per-browser-session token). Lists
 and look-ups only show an owner its own jobs, so two browser sessions training at once never see
@@ -30,6 +32,7 @@ from typing import Any
 from ad_core.errors import TrainingCancelledError, UnknownNameError, UserError
 from ad_core.experiment import ExperimentSpec, run_experiment
 from ad_core.runs import new_run_id
+from ad_core.worker import TrainingProcess
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ACTIVE = (QUEUED, RUNNING)
@@ -165,9 +168,12 @@ class JobManager:
     Finished jobs are kept (newest ``keep_finished``) so their outcome can still be shown.
     """
 
-    def __init__(self, root: Any = None, keep_finished: int = 200) -> None:
+    def __init__(self, root: Any = None, keep_finished: int = 200, process: bool = True) -> None:
         self.root = root
         self.keep_finished = keep_finished
+        self.process = process
+        self._trainer: TrainingProcess | None = None
+        self._trainer_lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
         self._queue: collections.deque[str] = collections.deque()
         self._cv = threading.Condition()
@@ -282,7 +288,69 @@ class JobManager:
                     job.started = time.time()
             self._run(job)
 
+    def prestart(self) -> None:
+        """Start the training process now (torch imported, quick-start data loaded) so the first
+        job does not wait for it. Idempotent; a no-op with ``process=False``."""
+        if self.process:
+            self._training_process()
+
+    def _training_process(self) -> TrainingProcess:
+        with self._trainer_lock:
+            if self._trainer is None or not self._trainer.alive:
+                self._trainer = TrainingProcess()
+            return self._trainer
+
+    def shutdown(self) -> None:
+        """Stop the training process (tests; the server's daemon process dies with it anyway)."""
+        with self._trainer_lock:
+            if self._trainer is not None:
+                self._trainer.close()
+                self._trainer = None
+
     def _run(self, job: _Job) -> None:
+        if self.process:
+            self._run_in_process(job)
+        else:
+            self._run_in_thread(job)
+
+    def _run_in_process(self, job: _Job) -> None:
+        """Hand ``job`` to the training process and replay its messages into the job record."""
+        monitor = JobMonitor(job)
+        status, error, result, saved = FAILED, "", {}, False
+        try:
+            trainer = self._training_process()
+            trainer.submit(job.spec, self.root, job.run_id)
+            while True:
+                if job.cancel.is_set():
+                    trainer.cancel.set()
+                msg = trainer.receive(timeout=0.2)
+                if msg is None:
+                    continue
+                kind = msg[0]
+                if kind == "start":
+                    monitor.on_start(msg[1])
+                elif kind == "step":
+                    monitor.on_step(msg[1], msg[2], **msg[3])
+                else:
+                    break
+            if kind == "done":
+                saved, result = bool(msg[1]["saved"]), msg[1]["metrics"]
+                status = DONE
+                if result.get("cancelled") or job.cancel.is_set():
+                    status, error = CANCELLED, "Stopped by you; the partly trained model was saved."
+            elif kind == "cancelled":
+                status, error = CANCELLED, msg[1]
+            elif kind == "user_error":
+                status, error = (CANCELLED, f"Stopped: {msg[1]}") if job.cancel.is_set() else (
+                    FAILED, msg[1])
+            else:
+                error = f"Training failed with an internal error ({msg[1]})."
+        except (EOFError, OSError) as e:
+            error = ("The training process stopped unexpectedly (out of memory?); it restarts "
+                     f"with the next job. ({type(e).__name__}: {e})")
+        self._finish(job, status, error, result, saved)
+
+    def _run_in_thread(self, job: _Job) -> None:
         status, error, result, saved = DONE, "", {}, False
         try:
             res = run_experiment(job.spec, JobMonitor(job), root=self.root, run_id=job.run_id)
@@ -300,6 +368,10 @@ class JobManager:
             status = FAILED
             error = f"Training failed with an internal error ({type(e).__name__}: {e})."
             traceback.print_exc()
+        self._finish(job, status, error, result, saved)
+
+    @staticmethod
+    def _finish(job: _Job, status: str, error: str, result: dict[str, Any], saved: bool) -> None:
         with job.lock:
             job.status, job.error, job.result, job.saved = status, error, result, saved
             job.finished = time.time()

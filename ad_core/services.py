@@ -222,6 +222,14 @@ def changed_params(name: str, preset: str, values: dict[str, Any],
     return out
 
 
+# --------------------------------------------------------------------------- server warm-up
+def warm_up() -> None:
+    """Start a server's background helpers once, without waiting: the training process (torch
+    imported, the quick-start data loaded) and the projection worker compiling UMAP."""
+    jobs.get_manager().prestart()
+    embed.warm_up()
+
+
 # --------------------------------------------------------------------------- jobs
 def quickstart_spec() -> ExperimentSpec:
     """Quick start: Toll's quick preset on mnist5k normal 8 (else DAE, else Isolation Forest).

@@ -1,7 +1,10 @@
 """Compare: runs on the same task, benchmark sweeps per class, relative AUROC against a baseline
-with Wilcoxon p-values, and the papers' published numbers beside ours."""
+(pseudomedian, 95 % CI, one-sided Wilcoxon p), the papers' published numbers beside ours, and
+the fidelity report (each paper's claim, its figure, ours and a verdict)."""
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 import streamlit as st
@@ -9,6 +12,7 @@ import streamlit as st
 from ad_core import services
 from ad_core.reference import references_for
 from ad_core.viz.compare import (
+    fidelity_frame,
     metric_bars,
     per_class_table,
     reference_table,
@@ -17,10 +21,11 @@ from ad_core.viz.compare import (
     runs_frame,
     variant,
 )
-from pages.common import chart, current_run, download_csv
+from ui.common import chart, current_run, download_csv
 
 st.title("Compare")
-tab_runs, tab_bench = st.tabs(["Runs on the same task", "Benchmark sweeps"])
+tab_runs, tab_bench, tab_fid = st.tabs(["Runs on the same task", "Benchmark sweeps",
+                                        "Papers' claims (fidelity)"])
 
 # ----------------------------------------------------------------------------- saved runs
 with tab_runs:
@@ -63,6 +68,40 @@ with tab_runs:
             for n in notes:
                 st.caption(n)
 
+# ----------------------------------------------------------------------------- fidelity report
+with tab_fid:
+    fid_path = services.RESULTS_DIR / "fidelity.json"
+    fid: dict = {}
+    if fid_path.exists():
+        try:
+            fid = json.loads(fid_path.read_text())
+        except (OSError, ValueError) as e:
+            st.warning(f"`{fid_path.name}` could not be read ({e}); regenerate it with "
+                       "`python -m ad_core.benchmarks.fidelity`.")
+    fid_rows = fid.get("rows") if isinstance(fid, dict) else None
+    if not fid_rows:
+        st.info("No fidelity report yet. Generate it with `python -m ad_core.benchmarks.fidelity` "
+                "(add `--quick` for a smoke run of about a minute, `--seeds` for more seeds); it "
+                "reruns every paper's claim and writes `docs/results/fidelity.json` and `.md`, "
+                "which appear here.")
+    else:
+        fmeta = fid.get("meta") or {}
+        st.markdown("**The papers' claims, rerun here** — the paper's figure beside ours (mean ± "
+                    "std over seeds where given), the setting, and a verdict: *reproduced* (our "
+                    "figure lies on the paper's side of the comparison), *direction only* (same "
+                    "sign, far smaller gap) or *not reproduced*, always with the reason.")
+        if fmeta:
+            st.caption(f"`{fmeta.get('command', '')}` · {fmeta.get('date', '')} · seeds "
+                       f"{fmeta.get('seeds', '')}" + (" · **quick smoke run: verdicts are weak**"
+                                                      if fmeta.get("quick") else ""))
+        fdf = fidelity_frame(fid_rows)
+        verdicts = fdf["verdict"].value_counts()
+        cols_v = st.columns(3)
+        for col, v in zip(cols_v, ("reproduced", "direction only", "not reproduced")):
+            col.metric(v, int(verdicts.get(v, 0)))
+        st.dataframe(fdf, hide_index=True, key="fidelity_table")
+        download_csv(fdf, "fidelity", key="fidelity-csv")
+
 # ----------------------------------------------------------------------------- benchmark sweeps
 with tab_bench:
     files = services.benchmark_results()
@@ -92,15 +131,19 @@ with tab_bench:
     if len(variants) > 1:
         st.markdown("**Relative AUROC against a baseline** — the augmentation study's summary: "
                     "for each variant, AUROC ÷ the baseline's AUROC on the same task (class, "
-                    "seed); dot = median, bar = 95 % interval, p = paired Wilcoxon signed-rank.")
+                    "seed); dot = pseudomedian (Hodges–Lehmann), bar = its exact 95 % confidence "
+                    "interval (with ≤ 5 tasks the widest attainable one, coverage shown), p = "
+                    "**one-sided** paired Wilcoxon signed-rank test (alternative: the variant is "
+                    "better), read both ways: p < 0.05 helps, p > 0.95 hurts.")
         base = st.selectbox("Baseline", variants, key="bench_base")
         stats = relative_auroc(rows, base)
         chart(relative_auroc_chart(stats, base), key=f"rel-{fname}-{base}",
               filename=f"{fname}-relative-auroc")
         if stats:
-            sdf = pd.DataFrame(stats).rename(columns={
-                "median_ratio": "median ratio", "ratio_lo": "2.5 %", "ratio_hi": "97.5 %",
-                "pvalue": "Wilcoxon p", "n": "tasks"})
+            sdf = pd.DataFrame(stats)[["variant", "pseudomedian", "ci_low", "ci_high",
+                                       "ci_coverage", "pvalue", "verdict", "n"]].rename(columns={
+                "ci_low": "CI low", "ci_high": "CI high", "ci_coverage": "CI coverage",
+                "pvalue": "one-sided Wilcoxon p", "n": "tasks"})
             st.dataframe(sdf.round(4), hide_index=True)
     else:
         st.caption("This sweep has one variant; a relative-AUROC chart needs two or more.")

@@ -11,8 +11,8 @@ import numpy as np
 import streamlit as st
 
 from ad_core.viz import contrib as C
-from pages.common import require_run, user_errors
-from pages.view_helpers import (
+from ui.common import require_run, user_errors
+from ui.views import (
     explained_rows,
     missing,
     page_header,

@@ -1,6 +1,6 @@
 """Data: pick a dataset, the normal class(es) and the task; see samples; upload your own data.
 
-The choices live in the session (``pages.common.data_choice()``) and feed the Train page.
+The choices live in the session (``ui.common.data_choice()``) and feed the Train page.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import streamlit as st
 from ad_core import services
 from ad_core.errors import UserError
 from ad_core.tasks import TESTBED_GENERATORS
-from pages.common import chart, data_choice, uploads, user_errors
+from ui.common import chart, data_choice, uploads, user_errors
 
 st.title("Data")
 st.caption("Choose what is normal. Detectors train on normal samples only; the test set mixes "

@@ -10,7 +10,7 @@ import streamlit as st
 from ad_core import embed, services
 from ad_core.errors import UserError
 from ad_core.viz.embedding import embedding_scatter
-from pages.common import chart, download_csv, require_run
+from ui.common import chart, download_csv, require_run
 
 st.title("Embeddings")
 run = require_run("the embedding view")

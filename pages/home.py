@@ -5,7 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from ad_core import jobs, services
-from pages.common import fmt_seconds, owner, page_exists, set_current_run, user_errors, watch_job
+from ui.common import (
+    fmt_seconds,
+    guarded,
+    owner,
+    page_exists,
+    set_current_run,
+    user_errors,
+    watch_job,
+)
 
 st.title("Anomaly Lab")
 st.markdown(
@@ -30,10 +38,12 @@ if clicked:
         jid = services.start_quickstart(owner())
         watch_job(jid)
         st.session_state["quickstart_job"] = jid
+        st.rerun()  # the sidebar (drawn before this page) now lists the job
 
 qs = st.session_state.get("quickstart_job")
 if qs:
     @st.fragment(run_every=0.5)
+    @guarded("the quick-start progress")
     def quickstart_progress() -> None:
         try:
             s = services.job(qs, owner())

@@ -11,8 +11,8 @@ import streamlit as st
 
 from ad_core.viz import recon as R
 from ad_core.viz.scores import groups_by_kind, groups_by_label
-from pages.common import require_run, user_errors
-from pages.view_helpers import (
+from ui.common import require_run, user_errors
+from ui.views import (
     explained_rows,
     is_image,
     missing,

@@ -13,8 +13,8 @@ import streamlit as st
 from ad_core import metrics as M
 from ad_core.viz import scores as V
 from ad_core.viz.images import image_grid
-from pages.common import require_run, user_errors
-from pages.view_helpers import detector_name, is_image, page_header, show_figure, test_labels
+from ui.common import require_run, user_errors
+from ui.views import detector_name, is_image, page_header, show_figure, test_labels
 
 run = require_run("the Scores view")
 page_header("Scores", run)

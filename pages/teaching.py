@@ -7,8 +7,6 @@ under ``docs/results/`` and are recomputed only on a button press.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -18,6 +16,7 @@ import streamlit as st
 from ad_core import teaching as T
 from ad_core.errors import UserError
 from ad_core.viz import teaching as V
+from ui.common import chart, user_errors
 
 
 # ------------------------------------------------------------------------------------ caching
@@ -76,7 +75,7 @@ def toll_demo() -> None:
         steps = st.select_slider("training steps", [100, 200, 400, 800], 400, key="toll_steps")
     base, reg = toll_panel(0.0, steps), toll_panel(beta, steps)
     with c1:
-        st.plotly_chart(V.toll_contour_figure([base, reg]), key="toll_contours")
+        chart(V.toll_contour_figure([base, reg]), key="toll_contours")
     with c2:
         st.markdown("AUROC for anomalies pushed 3σ out along each axis:")
         st.dataframe(pd.DataFrame({
@@ -97,9 +96,9 @@ def toll_demo() -> None:
     flow = toll_flow(t_max)
     c1, c2 = st.columns(2)
     with c1:
-        st.plotly_chart(V.gradient_flow_figure(flow), key="toll_flow")
+        chart(V.gradient_flow_figure(flow), key="toll_flow")
     with c2:
-        st.plotly_chart(V.collapse_curve_figure(flow), key="toll_collapse")
+        chart(V.collapse_curve_figure(flow), key="toll_collapse")
     source("Toll paper §3.1, Lemma 1 and Theorem 1 (W(0) = I, the paper's reading).")
 
 
@@ -117,7 +116,7 @@ def lisae_demo() -> None:
         gamma = st.slider("γ (encoder tilt toward the negatives' direction)", 0.0, 20.0, 5.0, 0.5,
                           key="lisae_gamma")
         d = lisae_data(gamma)
-        st.plotly_chart(V.lisae_cross_section_figure(d), key="lisae_section")
+        chart(V.lisae_cross_section_figure(d), key="lisae_section")
         m1, m2 = st.columns(2)
         m1.metric("AUROC PCA", f"{d['auroc_pca']:.3f}")
         m2.metric("AUROC LIS-AE", f"{d['auroc_lisae']:.3f}",
@@ -125,7 +124,7 @@ def lisae_demo() -> None:
         st.caption("400 normals and 400 anomalies (y and z both with variance 0.2), seed 0; "
                    "surfaces at the 95 % quantile of the normals' PCA score.")
     with c1:
-        st.plotly_chart(V.lisae_isosurface_figure(d), key="lisae_iso")
+        chart(V.lisae_isosurface_figure(d), key="lisae_iso")
     source("LIS-AE paper §4.2 (Intuition).")
 
     st.markdown("**The same effect on a trained LIS-AE** (phase-1 vs phase-2 test errors of a "
@@ -147,7 +146,7 @@ def lisae_demo() -> None:
     except UserError as e:
         st.error(str(e))
         return
-    st.plotly_chart(V.phase_histograms_figure(ph), key="lisae_phases")
+    chart(V.phase_histograms_figure(ph), key="lisae_phases")
     st.caption("Paper (Table 1, MNIST 1-class average AUROC): AE .9601 → LIS-AE .9768.")
 
 
@@ -166,11 +165,11 @@ def geotrans_demo() -> None:
         cache["rows"] if cache and all(r.get("seed") == seed for r in cache["rows"]) else None)
     if st.button("Recompute the three experiments (mnist5k, quick preset; about 3 minutes each "
                  "on 2 busy CPU cores)", key="geo_recompute"):
-        with st.spinner("Training three GeoTrans classifiers …"), _errors():
+        with st.spinner("Training three GeoTrans classifiers …"), user_errors():
             rows = T.geotrans_intuition(int(seed))
             st.session_state[f"geo_rows_{seed}"] = rows
     if rows:
-        st.plotly_chart(V.paper_comparison_figure([r["experiment"] for r in rows],
+        chart(V.paper_comparison_figure([r["experiment"] for r in rows],
                                                   [r["auroc"] for r in rows],
                                                   [r["paper_auroc"] for r in rows]),
                         key="geo_bars")
@@ -201,7 +200,7 @@ def geotrans_demo() -> None:
         cols = st.columns(len(mrows))
         for col, r in zip(cols, mrows):
             with col:
-                st.plotly_chart(V.morph_figure(T.decode_frames(r), r["normality"],
+                chart(V.morph_figure(T.decode_frames(r), r["normality"],
                                                r["steps"], f"start {r['start']}, normal "
                                                            f"{r['normal']}", height=330),
                                 key=f"geo_morph_{r['start']}")
@@ -229,7 +228,7 @@ def neutral_demo() -> None:
         st.caption("K = 2, unscaled. The constant case uses an original embedding orthogonal to "
                    "the constants, so all cosines are 0.")
     with c1:
-        st.plotly_chart(V.dcl_tau_figure(dcl_curves(2), float(tau), vals), key="neutral_tau_fig")
+        chart(V.dcl_tau_figure(dcl_curves(2), float(tau), vals), key="neutral_tau_fig")
     source("NeuTraL AD appendix A.3 (Proposition 3): identity 1.386 vs counterexample 0.627 at "
            "τ = 1.")
 
@@ -244,9 +243,9 @@ def neutral_demo() -> None:
                           key="neutral_kind")
     steps = c[2].select_slider("training steps", [100, 200, 300, 500], 300, key="neutral_steps")
     tau_toy = c[3].select_slider("τ (toy)", [0.05, 0.1, 0.2, 0.5, 1.0], 0.1, key="neutral_tau_toy")
-    with st.spinner("Training the toy …"), _errors():
+    with st.spinner("Training the toy …"), user_errors():
         toy = neutral_toy(k, kind, steps, float(tau_toy))
-        st.plotly_chart(V.neutral_toy_figure(toy), key="neutral_toy")
+        chart(V.neutral_toy_figure(toy), key="neutral_toy")
         st.caption(f"Final DCL on the training ring {toy['train_scores'].mean():.3f} "
                    f"(K·log K = {toy['k_log_k']:.3f} would be random guessing), 256 points, "
                    "seed 0.")
@@ -287,7 +286,7 @@ def augmentation_demo() -> None:
         n = len(augs) + len(widths)
         if st.button(f"Train {n + 1} models (plain AE + {n} DAEs; roughly 15 s each on 2 CPU "
                      "cores)", key="aug_run", disabled=not n):
-            with st.spinner("Training …"), _errors():
+            with st.spinner("Training …"), user_errors():
                 st.session_state["aug_live"] = T.augmentation_live(augs, widths, normal)
         live = st.session_state.get("aug_live")
         if live:
@@ -308,20 +307,9 @@ def _show_relative(results: dict[str, Any], key: str) -> None:
     plain = [r for r in rel if r["c"] is None or r["augmentation"] == "cutout-c"]
     sweep = [r for r in rel if r["c"] is not None]
     if plain:
-        st.plotly_chart(V.relative_auroc_figure(plain), key=f"aug_rel_{key}")
+        chart(V.relative_auroc_figure(plain), key=f"aug_rel_{key}")
     if len({r["c"] for r in sweep}) > 1:
-        st.plotly_chart(V.cutout_sweep_figure(sweep), key=f"aug_sweep_{key}")
-
-
-@contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    """Show :class:`UserError` (and a detector module not written yet) with ``st.error``."""
-    try:
-        yield
-    except UserError as e:
-        st.error(str(e))
-    except ModuleNotFoundError as e:
-        st.error(f"This demo needs a part of the app that is not installed yet ({e.name}).")
+        chart(V.cutout_sweep_figure(sweep), key=f"aug_sweep_{key}")
 
 
 # ------------------------------------------------------------------------------------ layout

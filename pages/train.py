@@ -12,12 +12,13 @@ from ad_core import jobs, services
 from ad_core.detectors.base import ParamSpec
 from ad_core.viz.compare import runs_frame
 from ad_core.viz.training import loss_curve
-from pages.common import (
+from ui.common import (
     chart,
     current_run_id,
     data_choice,
     download_csv,
     fmt_seconds,
+    guarded,
     owner,
     page_exists,
     set_current_run,
@@ -112,7 +113,10 @@ if start:
             params = services.changed_params(det, preset, custom, choice.dataset)
             jid = services.start_training(choice.spec(det, preset, params), owner())
             watch_job(jid)
-        st.toast(f"Queued {len(settings)} training job(s).", icon=":material/schedule:")
+        st.session_state["train_toast"] = f"Queued {len(settings)} training job(s)."
+        st.rerun()  # the sidebar (drawn before this page) now lists the new jobs
+if msg := st.session_state.pop("train_toast", None):
+    st.toast(msg, icon=":material/schedule:")
 
 # ----------------------------------------------------------------------------- jobs
 st.subheader("Training jobs")
@@ -125,6 +129,7 @@ def _open(run_id: str) -> None:
 
 
 @st.fragment(run_every=1.0 if any_active else None)
+@guarded("the training jobs panel")
 def jobs_panel() -> None:
     """Every job of this session with live progress, ETA, loss curve, Stop/Open buttons."""
     snaps = services.list_jobs(owner())

@@ -8,8 +8,8 @@ import numpy as np
 import streamlit as st
 
 from ad_core.viz import transforms as T
-from pages.common import require_run, user_errors
-from pages.view_helpers import (
+from ui.common import require_run, user_errors
+from ui.views import (
     detector_name,
     explained_rows,
     is_image,

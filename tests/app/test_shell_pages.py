@@ -48,7 +48,7 @@ def test_every_page_renders_without_runs(empty_runs, page) -> None:
     at = open_page(page)
     assert at.title[0].value == {"home": "Anomaly Lab"}.get(page, page.capitalize())
     if page == "home":  # (AppTest drops the entry script's sidebar after switch_page)
-        assert at.sidebar.selectbox(key="sidebar_run").value == ""
+        assert at.sidebar.selectbox(key=at.session_state["sidebar_run_key"]).value == ""
     if page == "embeddings":
         assert "No run selected" in texts(at)
     if page == "compare":
@@ -63,7 +63,7 @@ def test_home_lists_detectors_and_has_quick_start(empty_runs) -> None:
 
 def test_url_run_is_restored_into_the_sidebar(finished_run) -> None:
     at = open_page("home", query={"run": finished_run})
-    assert at.sidebar.selectbox(key="sidebar_run").value == finished_run
+    assert at.sidebar.selectbox(key=at.session_state["sidebar_run_key"]).value == finished_run
     assert at.session_state["run_id"] == finished_run
 
 

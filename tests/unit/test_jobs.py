@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
 import pytest
 
-from ad_core import jobs
+from ad_core import jobs, worker
 from ad_core.errors import UnknownNameError
 from ad_core.experiment import ExperimentResult, ExperimentSpec
 from ad_core.runs import load_run
@@ -16,15 +17,50 @@ SPEC = ExperimentSpec("digits", ["0"], "iforest", params={"n_estimators": 20}, e
                       embed_n=50)
 
 
-def test_job_runs_to_completion_and_saves_its_run(tmp_path) -> None:
-    m = jobs.JobManager(root=tmp_path)
-    jid = m.submit(SPEC, owner="alice")
-    s = m.wait(jid, "alice", timeout=60)
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One job manager with a real training process for this module (spawned once: ~5 s)."""
+    m = jobs.JobManager(root=tmp_path_factory.mktemp("job-runs"))
+    yield m
+    m.shutdown()
+
+
+def test_job_runs_to_completion_in_the_training_process(trained) -> None:
+    jid = trained.submit(SPEC, owner="alice")
+    s = trained.wait(jid, "alice", timeout=120)
     assert s.status == jobs.DONE, s.error
     assert s.saved and s.fraction == 1.0 and s.result["auroc"] > 0.5
-    run = load_run(s.run_id, root=tmp_path)
+    run = load_run(s.run_id, root=trained.root)
     assert run.config["detector"] == "iforest" and run.config["status"] == "done"
     assert len(s.losses) == 1  # the classical fit reports its single step
+    # it really ran in the other process, with all cores but one (at least 1)
+    assert run.config["machine"]["torch_threads"] == worker.training_threads()
+    assert trained._trainer is not None and trained._trainer.process.pid != os.getpid()
+
+
+def test_cancel_reaches_a_deep_training_in_the_process(trained) -> None:
+    spec = ExperimentSpec("digits", ["0"], "ae", params={"epochs": 500}, explain_n=10,
+                          embed_n=50)
+    jid = trained.submit(spec, owner="dan")
+    t_end = time.time() + 60
+    while trained.snapshot(jid, "dan").step < 3 and time.time() < t_end:
+        time.sleep(0.05)
+    live = trained.snapshot(jid, "dan")
+    assert live.status == jobs.RUNNING and live.total > 0 and len(live.losses) >= 3
+    trained.cancel(jid, "dan")
+    s = trained.wait(jid, "dan", timeout=60)
+    assert s.status == jobs.CANCELLED and s.step < s.total
+    # the process survives a cancel and serves the next job
+    nxt = trained.wait(trained.submit(SPEC, "dan"), "dan", timeout=60)
+    assert nxt.status == jobs.DONE, nxt.error
+
+
+def test_a_dead_training_process_fails_the_job_and_restarts(trained) -> None:
+    trained.prestart()
+    trained._trainer.process.kill()
+    trained._trainer.process.join(5)
+    s = trained.wait(trained.submit(SPEC, "erin"), "erin", timeout=120)
+    assert s.status == jobs.DONE, s.error  # a fresh process took the job
 
 
 def _fake_experiment(started: threading.Event, steps: int = 10_000, log: list | None = None):
@@ -49,7 +85,7 @@ def _fake_experiment(started: threading.Event, steps: int = 10_000, log: list | 
 def test_cancel_running_and_queued_jobs_keeps_the_queue_going(tmp_path, monkeypatch) -> None:
     started, log = threading.Event(), []
     monkeypatch.setattr(jobs, "run_experiment", _fake_experiment(started, log=log))
-    m = jobs.JobManager(root=tmp_path)
+    m = jobs.JobManager(root=tmp_path, process=False)
     first = m.submit(SPEC, "alice")
     second = m.submit(SPEC, "alice")
     third = m.submit(SPEC, "alice")
@@ -76,7 +112,7 @@ def test_cancel_running_and_queued_jobs_keeps_the_queue_going(tmp_path, monkeypa
 def test_two_owners_do_not_see_each_others_jobs(tmp_path, monkeypatch) -> None:
     started = threading.Event()
     monkeypatch.setattr(jobs, "run_experiment", _fake_experiment(started, steps=50))
-    m = jobs.JobManager(root=tmp_path)
+    m = jobs.JobManager(root=tmp_path, process=False)
     a = m.submit(SPEC, "alice")
     b = m.submit(SPEC, "bob")
     assert [s.job_id for s in m.list("alice")] == [a]
@@ -91,8 +127,7 @@ def test_two_owners_do_not_see_each_others_jobs(tmp_path, monkeypatch) -> None:
     assert m.wait(b, "bob", timeout=10).status in (jobs.DONE, jobs.CANCELLED)
 
 
-def test_failed_job_reports_a_plain_error(tmp_path) -> None:
-    m = jobs.JobManager(root=tmp_path)
+def test_failed_job_reports_a_plain_error(trained) -> None:
     bad = ExperimentSpec("digits", ["0"], "iforest", params={"n_estimators": 1})
-    s = m.wait(m.submit(bad, "carol"), "carol", timeout=30)
+    s = trained.wait(trained.submit(bad, "carol"), "carol", timeout=60)
     assert s.status == jobs.FAILED and "n_estimators" in s.error and not s.saved

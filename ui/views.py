@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ad_core.runs import Run
+from ui.common import chart
 
 #: Which detectors produce which artefacts (docs/ARTIFACTS.md), for the "try …" hints.
 PRODUCERS = {
@@ -58,12 +59,9 @@ def _slug(text: str) -> str:
 
 
 def show_figure(fig: go.Figure, key: str, run: Run | None = None) -> None:
-    """Draw a Plotly figure with a download button for a self-contained HTML copy."""
-    st.plotly_chart(fig, key=f"chart-{key}")
-    name = _slug(f"{run.run_id}-{key}" if run is not None else key)
-    st.download_button("Download chart (HTML)", data=lambda: fig.to_html(include_plotlyjs=True),
-                       file_name=f"{name}.html", mime="text/html", key=f"dl-{key}",
-                       on_click="ignore", icon=":material/download:")
+    """Draw a Plotly figure with a download button for a self-contained HTML copy, the file
+    named after the run (:func:`ui.common.chart` does the drawing)."""
+    chart(fig, key=f"chart-{key}", filename=_slug(f"{run.run_id}-{key}" if run is not None else key))
 
 
 def test_labels(run: Run, rows: np.ndarray, with_row: bool = True) -> list[str]:

@@ -7,7 +7,10 @@ in sync by ``app.py``), so a reload or a shared link shows the same run.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -51,6 +54,46 @@ def require_run(what: str = "this view") -> Run:
                 "the sidebar.")
         st.stop()
     return run
+
+
+_log = logging.getLogger("anomaly_lab")
+if not _log.handlers:  # Streamlit configures only its own loggers: send ours to the server log
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    _log.addHandler(_handler)
+    _log.setLevel(logging.INFO)
+    _log.propagate = False
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def report_bug(what: str) -> None:
+    """Call from an ``except`` block: the user sees one friendly ``st.error`` naming ``what``
+    failed and what to try; the full traceback goes to the server log."""
+    _log.exception("unexpected error in %s", what)
+    st.error(f"Something went wrong in {what}. This is a bug in Anomaly Lab, not in your data. "
+             "Try reloading the page or picking another run in the sidebar; the details are in "
+             "the server log.", icon=":material/bug_report:")
+
+
+def guarded(what: str) -> Callable[[F], F]:
+    """Decorator for fragments (which rerun without the page around them): a user mistake is
+    shown with ``st.error``, a bug with :func:`report_bug` — never a raw traceback."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except UserError as e:
+                st.error(str(e))
+            except Exception:
+                report_bug(what)
+            return None
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
 
 
 @contextlib.contextmanager
@@ -116,12 +159,12 @@ def figure_html(fig) -> str:
     return fig.to_html(include_plotlyjs=True, full_html=True)
 
 
-def chart(fig, key: str, filename: str, **kwargs):
-    """Draw a Plotly figure with a *Download HTML* button under it; returns the chart's event
-    state when ``on_select`` is passed."""
+def chart(fig, key: str, filename: str | None = None, **kwargs):
+    """Draw a Plotly figure with a *Download HTML* button under it (file named ``filename``,
+    default the key); returns the chart's event state when ``on_select`` is passed."""
     event = st.plotly_chart(fig, key=key, **kwargs)
     st.download_button("Download figure (HTML)", data=lambda: figure_html(fig),
-                       file_name=f"{filename}.html", mime="text/html", key=f"{key}-dl",
+                       file_name=f"{filename or key}.html", mime="text/html", key=f"{key}-dl",
                        on_click="ignore", icon=":material/download:")
     return event
 

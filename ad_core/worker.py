@@ -1,0 +1,169 @@
+"""The training process: one persistent, spawned Python process that runs experiments for the app.
+
+Training inside the Streamlit server process competes with every session's script reruns for the
+GIL, and torch's OpenMP threads spin-wait on cores the server is using: on 2 cores a Toll fit that
+takes seconds from the CLI took minutes in the server. So the app's jobs run here instead. The
+process is started once (spawned, never forked from the threaded server), imports torch and the
+detectors, preloads the quick-start dataset and then waits for work on a pipe:
+
+- parent → child: ``(spec, root, run_id)`` to train, or ``None`` to exit;
+- child → parent: ``("ready",)`` once, then per job ``("start", total)``, ``("step", step, loss,
+  metrics)`` … and exactly one of ``("done", result)``, ``("cancelled", message)``,
+  ``("user_error", message)``, ``("error", message)``.
+
+Cancel is a shared :class:`multiprocessing.Event` that the training loop polls through
+:meth:`PipeMonitor.should_stop`; the parent clears it before each job, the child never does.
+
+Threads: the job owns all cores but one (``ANOMALY_LAB_TRAIN_THREADS`` overrides), so the server
+and the projection worker keep a core and never stall the training's OpenMP barriers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+#: Datasets the training process loads before it reports ready (the quick start's).
+PRELOAD = ("mnist5k",)
+
+
+def exit_with_parent(poll_s: float = 1.0) -> None:
+    """In a spawned helper process: exit as soon as the process that started it is gone (a
+    killed server must not leave a training or a UMAP compile running for nobody)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def training_threads() -> int:
+    """Torch intra-op threads for a training job: ``ANOMALY_LAB_TRAIN_THREADS``, else the usable
+    cores minus one (at least 1)."""
+    env = os.environ.get("ANOMALY_LAB_TRAIN_THREADS", "").strip()
+    if env:
+        return max(1, int(env))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
+class PipeMonitor:
+    """The :class:`~ad_core.detectors.base.TrainingMonitor` of a job in the training process:
+    every callback becomes a message to the server; ``should_stop`` reads the shared cancel flag."""
+
+    def __init__(self, conn: Connection, cancel: Any) -> None:
+        self._conn = conn
+        self._cancel = cancel
+
+    def on_start(self, total: int) -> None:
+        self._conn.send(("start", int(total)))
+
+    def on_step(self, step: int, loss: float, **metrics: float) -> None:
+        self._conn.send(("step", int(step), float(loss),
+                         {k: float(v) for k, v in metrics.items()}))
+
+    def should_stop(self) -> bool:
+        return self._cancel.is_set()
+
+    def on_end(self) -> None:
+        """Nothing to send: the final message of the job says how it ended."""
+
+
+def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...]) -> None:
+    """The training process's main loop (the target of the spawned process)."""
+    exit_with_parent()
+    import torch
+
+    torch.set_num_threads(threads)
+    from ad_core.data import load_dataset
+    from ad_core.errors import TrainingCancelledError, UserError
+    from ad_core.experiment import run_experiment
+
+    for name in preload:
+        with contextlib.suppress(UserError):
+            load_dataset(name)
+    conn.send(("ready",))
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        spec, root, run_id = msg
+        try:
+            res = run_experiment(spec, PipeMonitor(conn, cancel), root=root, run_id=run_id)
+            result = {k: v for k, v in res.metrics.items()
+                      if isinstance(v, (int, float, bool, str))}
+            conn.send(("done", {"saved": res.run_id is not None, "metrics": result}))
+        except TrainingCancelledError as e:
+            conn.send(("cancelled", str(e)))
+        except UserError as e:
+            conn.send(("user_error", str(e)))
+        except Exception as e:  # a bug: the traceback goes to the server log, the job fails
+            traceback.print_exc()
+            conn.send(("error", f"{type(e).__name__}: {e}"))
+
+
+class TrainingProcess:
+    """Handle on the training process: start it, hand it a job, read its messages, stop it."""
+
+    def __init__(self, threads: int | None = None, preload: tuple[str, ...] = PRELOAD) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.cancel = ctx.Event()
+        self.threads = threads or training_threads()
+        self.started = time.time()
+        self.ready = False
+        self.process = ctx.Process(target=serve, args=(child, self.cancel, self.threads, preload),
+                                   name="anomaly-lab-training", daemon=True)
+        self.process.start()
+        child.close()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process is still running."""
+        return self.process.is_alive()
+
+    def submit(self, spec: Any, root: Any, run_id: str) -> None:
+        """Hand one job to the process (it runs one at a time)."""
+        self.cancel.clear()
+        self.conn.send((spec, None if root is None else str(root), run_id))
+
+    def receive(self, timeout: float) -> tuple | None:
+        """The next message, or ``None`` when none arrived within ``timeout`` seconds.
+
+        Raises :class:`EOFError` when the process has gone away. ``("ready",)`` is consumed here.
+        """
+        while True:
+            if not self.conn.poll(timeout):
+                if not self.alive:
+                    raise EOFError("the training process exited")
+                return None
+            msg = self.conn.recv()
+            if msg[0] == "ready":
+                self.ready = True
+                continue
+            return msg
+
+    def close(self) -> None:
+        """Ask the process to exit, then make sure it did."""
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send(None)
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+        self.conn.close()
+
