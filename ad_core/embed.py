@@ -7,8 +7,8 @@ components (the usual t-SNE/UMAP practice) which keeps a 5,000-point projection 
 UMAP compiles its numba kernels on first use (15–20 s of one core here; most of umap-learn's
 kernels are not cached on disk by numba, so every new process compiles them again), and that
 compilation holds the Python interpreter. So projections run in one persistent worker *process*
-(spawned, never forked from the server; ``app.py`` guards its entry point so the spawned process
-does not start a second app): :func:`warm_up` sends it tiny UMAPs when the app starts, the server
+(spawned from :func:`ad_core.spawning.spawn_context`, never forked from the server, and never
+re-running the server's main script): :func:`warm_up` sends it tiny UMAPs when the app starts, the server
 stays responsive meanwhile, and the user's first real UMAP finds the kernels compiled. The worker
 runs at a lower CPU priority (``nice`` +10), so neither the pages nor a training job wait for it.
 A warm-up that failed is retried at most once a minute, never on every page load.
@@ -19,7 +19,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
-import multiprocessing
 import os
 import threading
 import time
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ad_core.errors import BadDataError, UnknownNameError, did_you_mean
+from ad_core.spawning import spawn_context
 
 METHODS = ("pca", "tsne", "umap")
 METHOD_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
@@ -46,7 +46,7 @@ def _worker() -> ProcessPoolExecutor:
     with _lock:
         if _pool is None or getattr(_pool, "_broken", False):
             _pool = ProcessPoolExecutor(max_workers=1,
-                                        mp_context=multiprocessing.get_context("spawn"),
+                                        mp_context=spawn_context(),
                                         initializer=_init_worker)
             atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
         return _pool

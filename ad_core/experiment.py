@@ -16,7 +16,7 @@ import torch
 
 from ad_core import metrics as M
 from ad_core.data import load_dataset
-from ad_core.detectors import make_detector
+from ad_core.detectors import get_detector_class, make_detector
 from ad_core.detectors.base import Detector, TrainingMonitor
 from ad_core.errors import BadParameterError
 from ad_core.runs import new_run_id, save_run
@@ -105,8 +105,8 @@ def run_experiment(spec: ExperimentSpec, monitor: TrainingMonitor | None = None,
     t_start = time.time()
     task = build_experiment_task(spec)
     params = dict(spec.params)
-    det_cls = make_detector(spec.detector, spec.preset, **params).__class__
-    if any(p.name == "seed" for p in det_cls.params) and "seed" not in params:
+    if any(p.name == "seed" for p in get_detector_class(spec.detector).params) \
+            and "seed" not in params:
         params["seed"] = spec.seed
     det = make_detector(spec.detector, spec.preset, **params)
     det.fit(task, monitor)

@@ -21,13 +21,14 @@ and the projection worker keep a core and never stall the training's OpenMP barr
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import threading
 import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
+
+from ad_core.spawning import spawn_context
 
 #: Datasets the training process loads before it reports ready (the quick start's).
 PRELOAD = ("mnist5k",)
@@ -121,7 +122,7 @@ class TrainingProcess:
     """Handle on the training process: start it, hand it a job, read its messages, stop it."""
 
     def __init__(self, threads: int | None = None, preload: tuple[str, ...] = PRELOAD) -> None:
-        ctx = multiprocessing.get_context("spawn")
+        ctx = spawn_context()
         self.conn, child = ctx.Pipe()
         self.cancel = ctx.Event()
         self.threads = threads or training_threads()

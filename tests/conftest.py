@@ -65,6 +65,15 @@ def digits_task(digits):
 
 
 @pytest.fixture(scope="session")
+def task8(digits):
+    """Digits with normal class 8, the hardest for IsolationForest (seed 0): the reconstruction
+    detectors' tests must beat IsolationForest on it."""
+    from ad_core.tasks import one_vs_rest
+
+    return one_vs_rest(digits, "8", seed=0)
+
+
+@pytest.fixture(scope="session")
 def tabular_task():
     """Breast cancer with ``benign`` normal (the ODDS protocol for tables, seed 0)."""
     from ad_core.data import load_dataset

@@ -17,19 +17,25 @@ Throughout, the server log must hold no traceback. Screenshots go to ``tests/e2e
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
+from ad_core.benchmarks.browser import (
+    CHROMIUM,
+    Server,
+    ServerError,
+    chromium,
+    errors_on,
+    lasso,
+    projection,
+    settle,
+    sidebar_titles,
+)
+from ad_core.benchmarks.browser import click_sidebar as _click
+from ad_core.benchmarks.browser import quick_start as _quick_start
+
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 LOOK_INSIDE = ("Scores", "Reconstructions", "Transformations", "Contributions", "Embeddings")
 
@@ -40,137 +46,45 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start_server(runs: Path, log: Path) -> Server:
+    try:
+        return Server(runs, log)
+    except ServerError as e:
+        pytest.fail(str(e))
 
 
-class Server:
-    """A ``streamlit run app.py`` process on a free port with its own run store and log."""
-
-    def __init__(self, runs: Path, log_path: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        env = {**os.environ, "ANOMALY_LAB_RUNS": str(runs), "PYTHONUNBUFFERED": "1",
-               "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-        env.pop("ANOMALY_LAB_NO_WARMUP", None)
-        self._log = open(log_path, "w+")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=self._log,
-            stderr=subprocess.STDOUT)
-        t_end = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        return
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.time() > t_end:
-                pytest.fail(f"streamlit did not start:\n{self.log()[-3000:]}")
-            time.sleep(0.3)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def assert_no_traceback(self) -> None:
-        text = self.log()
-        assert "Traceback" not in text, text[text.index("Traceback") - 500:][:4000]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
+def assert_no_traceback(srv: Server) -> None:
+    tb = srv.traceback()
+    assert tb is None, tb
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("e2e-runs"), tmp_path_factory.mktemp("log") / "server.log")
+    srv = start_server(tmp_path_factory.mktemp("e2e-runs"),
+                       tmp_path_factory.mktemp("log") / "server.log")
     yield srv
     srv.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                    "--disable-background-networking"])
+    pytest.importorskip("playwright.sync_api")
+    with chromium() as b:
         yield b
-        b.close()
-
-
-def settle(page, timeout: float = 120.0) -> None:
-    """Wait until the app is connected and its script has stopped running for a moment."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]',
-                           timeout=timeout * 1000)
-    t_end = time.time() + timeout
-    quiet_since = None
-    while time.time() < t_end:
-        idle = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').count()
-        if not idle:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.time()
-        elif time.time() - quiet_since > 1.0:
-            return
-        time.sleep(0.2)
-    raise TimeoutError("the page kept running")
 
 
 def assert_clean(page, what: str) -> None:
     """No Streamlit exception and no error box on the page."""
-    exc = page.locator('[data-testid="stException"]')
-    assert exc.count() == 0, f"{what}: {exc.first.inner_text()[:800]}"
-    err = page.locator('[data-testid="stAlertContentError"]')
-    assert err.count() == 0, f"{what}: {err.first.inner_text()[:800]}"
+    err = errors_on(page)
+    assert err is None, f"{what}: {err}"
 
 
 def click_sidebar(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
-    settle(page)
+    _click(page, title)
 
 
-def quick_start(page, timeout_s: float = 300) -> str:
-    """Press Quick start and wait until the Scores page of the new run is open; its run id."""
-    page.get_by_role("button", name=re.compile("Quick start")).click()
-    page.wait_for_url(re.compile(r"/scores\?.*run="), timeout=timeout_s * 1000)
-    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=60_000)
-    settle(page)
-    return re.search(r"run=([^&]+)", page.url).group(1)
-
-
-def wait_for_scatter(page, method: str, timeout_s: float = 180) -> None:
-    """Wait for the Embeddings scatter titled with ``method`` (its points are WebGL, so the
-    figure's title is what the DOM shows)."""
-    title = page.locator('[data-testid="stPlotlyChart"] .gtitle',
-                         has_text=f"{method} of the detector")
-    title.first.wait_for(timeout=timeout_s * 1000)
-    settle(page, timeout=timeout_s)
-
-
-def lasso(page) -> None:
-    """Draw a lasso over the middle of the first scatter (Plotly's lasso is the default tool)."""
-    chart = page.locator('[data-testid="stPlotlyChart"]').first
-    drag = chart.locator(".nsewdrag").first
-    box = drag.bounding_box()
-    cx, cy, w, h = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"], \
-        box["height"]
-    poly = [(cx - w * .35, cy - h * .35), (cx + w * .35, cy - h * .35),
-            (cx + w * .35, cy + h * .35), (cx - w * .35, cy + h * .35), (cx - w * .35, cy - h * .3)]
-    page.mouse.move(*poly[0])
-    page.mouse.down()
-    for x, y in poly[1:]:
-        page.mouse.move(x, y, steps=8)
-    page.mouse.up()
+def quick_start(page) -> str:
+    return _quick_start(page)[0]
 
 
 def test_a_newcomer_walks_the_app_by_clicking(server, browser) -> None:
@@ -183,8 +97,7 @@ def test_a_newcomer_walks_the_app_by_clicking(server, browser) -> None:
     assert_clean(page, "Scores after Quick start")
     page.screenshot(path=str(SHOTS / "01-quickstart-scores.png"), full_page=True)
 
-    titles = [t.strip().split("\n")[-1] for t in
-              page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
+    titles = sidebar_titles(page)
     assert {"Home", "Data", "Train", *LOOK_INSIDE, "Compare"} <= set(titles), titles
     assert not {"common", "view helpers", "view_helpers"} & {t.lower() for t in titles}, titles
     for i, title in enumerate(titles):
@@ -199,8 +112,7 @@ def test_a_newcomer_walks_the_app_by_clicking(server, browser) -> None:
 
     click_sidebar(page, "Embeddings")
     for method in ("t-SNE", "UMAP"):
-        page.get_by_text(method, exact=True).first.click()
-        wait_for_scatter(page, method)
+        projection(page, method)
         assert_clean(page, f"Embeddings {method}")
         page.screenshot(path=str(SHOTS / f"20-embeddings-{method.lower()}.png"), full_page=True)
     lasso(page)
@@ -210,7 +122,7 @@ def test_a_newcomer_walks_the_app_by_clicking(server, browser) -> None:
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2  # scatter + gallery
     page.screenshot(path=str(SHOTS / "21-embeddings-lasso.png"), full_page=True)
     page.close()
-    server.assert_no_traceback()
+    assert_no_traceback(server)
 
 
 def test_two_sessions_train_at_once_and_each_sees_its_own(server, browser) -> None:
@@ -239,18 +151,17 @@ def test_two_sessions_train_at_once_and_each_sees_its_own(server, browser) -> No
     for p, rid in zip(pages, ids):
         assert rid in p.locator('[data-testid="stSidebar"]').inner_text()
         p.context.close()
-    server.assert_no_traceback()
+    assert_no_traceback(server)
 
 
 def test_a_deep_link_on_a_fresh_server_shows_the_apps_navigation(browser, tmp_path) -> None:
     (tmp_path / "runs").mkdir()
-    fresh = Server(tmp_path / "runs", tmp_path / "fresh.log")
+    fresh = start_server(tmp_path / "runs", tmp_path / "fresh.log")
     try:
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.goto(f"{fresh.url}/embeddings?run=does-not-exist")
         settle(page)
-        titles = [t.strip().split("\n")[-1] for t in
-                  page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
+        titles = sidebar_titles(page)
         assert "Embeddings" in titles and "Home" in titles and "Teaching demos" in titles, titles
         assert not {"common", "view helpers", "app"} & {t.lower() for t in titles}, titles
         assert "/embeddings" in page.url
@@ -258,6 +169,6 @@ def test_a_deep_link_on_a_fresh_server_shows_the_apps_navigation(browser, tmp_pa
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(SHOTS / "30-deep-link-fresh-server.png"), full_page=True)
         page.close()
-        fresh.assert_no_traceback()
+        assert_no_traceback(fresh)
     finally:
         fresh.stop()

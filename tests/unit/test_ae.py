@@ -16,14 +16,6 @@ FAST = {"epochs": 25, "batch_size": 16}
 
 
 @pytest.fixture(scope="module")
-def task8(digits):
-    """Digits with normal class 8: the class IsolationForest finds hardest (AUROC ≈ 0.95)."""
-    from ad_core.tasks import one_vs_rest
-
-    return one_vs_rest(digits, "8", seed=0)
-
-
-@pytest.fixture(scope="module")
 def iforest_auc(task8):
     det = make_detector("iforest").fit(task8)
     return M.auroc(task8.test_y, det.decision_function(task8.test_x))

@@ -15,13 +15,6 @@ FAST = {"epochs": 25, "batch_size": 16}
 
 
 @pytest.fixture(scope="module")
-def task8(digits):
-    from ad_core.tasks import one_vs_rest
-
-    return one_vs_rest(digits, "8", seed=0)
-
-
-@pytest.fixture(scope="module")
 def fitted(task8):
     return make_detector("dae", "quick", augmentation="noise", **FAST).fit(task8)
 

@@ -17,13 +17,6 @@ FAST = {"iterations": 120, "batch_size": 32, "eval_every": 20}
 
 
 @pytest.fixture(scope="module")
-def task8(digits):
-    from ad_core.tasks import one_vs_rest
-
-    return one_vs_rest(digits, "8", seed=0)
-
-
-@pytest.fixture(scope="module")
 def fitted(task8):
     return make_detector("toll", "quick", **FAST).fit(task8)
 
