@@ -136,11 +136,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from ad_core.bench import run_grid
+    from ad_core.sweep import options_from_args
 
-    run_grid(dataset=args.dataset, detectors=args.detector, classes=args.classes,
-             seeds=args.seeds, preset=args.preset, params=_parse_params(args.param),
-             task=args.task, workers=args.workers, name=args.name)
-    return 0
+    grid = run_grid(dataset=args.dataset, detectors=args.detector, classes=args.classes,
+                    seeds=args.seeds, preset=args.preset, params=_parse_params(args.param),
+                    task=args.task, name=args.name, options=options_from_args(args),
+                    out_dir=args.out)
+    return 1 if grid.sweep.failures else 0
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -154,6 +156,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ad_core.sweep import add_engine_args
+
     p = argparse.ArgumentParser(prog="python -m ad_core", description="Anomaly Lab command line.")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("datasets", help="list datasets and whether they are available here")
@@ -182,8 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--preset", default="quick")
     b.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     b.add_argument("--task", default="one-vs-rest")
-    b.add_argument("--workers", type=int, default=0, help="processes (0 = CPU count)")
     b.add_argument("--name", default=None, help="output file stem under docs/results/")
+    b.add_argument("--out", default=None, help="output folder (default docs/results/)")
+    add_engine_args(b)
     return p
 
 

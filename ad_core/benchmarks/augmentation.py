@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,14 @@ import numpy as np
 from ad_core.augment import CATALOGUE, CATEGORIES, info
 from ad_core.bench import run_jobs, write_results
 from ad_core.metrics import format_relative, wilcoxon_paired
+from ad_core.sweep import (
+    SweepResult,
+    add_engine_args,
+    configure,
+    current_options,
+    options_from_args,
+    run_sweep,
+)
 
 NAME = "augmentation_testbed"
 DETECTOR = "dae"
@@ -602,7 +611,7 @@ def fidelity_claims(seeds: list[int], quick: bool, *, dataset: str = "mnist5k",
                       extra=extra)
     t0 = time.time()
     results = run_jobs([spec for _, spec in jobs], workers)
-    rows = [row for (tmpl, _), res in zip(jobs, results) for row in expand(tmpl, res)]
+    rows = [row for (tmpl, _), res in zip(jobs, results) if res for row in expand(tmpl, res)]
     from ad_core.detectors.dae import DAEDetector
 
     epochs = extra.get("epochs", DAEDetector.presets["quick"]["epochs"])
@@ -670,8 +679,9 @@ def run(*, dataset: str = "mnist5k", classes: Sequence[str] = DEFAULT_CLASSES,
         preset: str = "quick", extra: dict[str, Any] | None = None, workers: int = 0,
         chunk: int = 16, name: str = NAME, command: str = "", out_dir: str | None = None,
         merge: bool = False) -> dict[str, Any]:
-    """Run the study and write ``docs/results/<name>.{json,md}`` (rewritten after every chunk,
-    with ``meta.complete`` false until the end, so a long run leaves usable partial results).
+    """Run the study as one sweep and write ``docs/results/<name>.{json,md}`` (rewritten after
+    every ``chunk`` finished runs, with ``meta.complete`` false until the end, so a long run leaves
+    usable partial results; a killed run resumes where it stopped).
 
     ``merge``: rerun only this grid inside an existing ``<name>.json``. Every stored row of an
     augmentation that is rerun (all its labels, e.g. every CutOut-c width) is replaced by the new
@@ -724,25 +734,31 @@ def run(*, dataset: str = "mnist5k", classes: Sequence[str] = DEFAULT_CLASSES,
                 "complete": False}
     rows: list[dict[str, Any]] = []
     t0 = time.time()
-    for start in range(0, len(jobs), max(1, chunk)):
-        part = jobs[start:start + chunk]
-        results = run_jobs([spec for _, spec in part], workers)
-        for (tmpl, _), res in zip(part, results):
-            rows += expand(tmpl, res)
-        done = min(start + chunk, len(jobs))
+
+    def save(part: SweepResult, final: bool = False) -> None:
+        """Rewrite the results after every ``chunk`` finished runs (and at the end)."""
+        nonlocal rows
+        if not final and part.ran % max(1, chunk):
+            return
+        rows = [row for (tmpl, _), res in zip(jobs, part.results) if res
+                for row in expand(tmpl, res)]
+        done = sum(r is not None for r in part.results)
         if merge:
             rerun.update(wall_seconds=time.time() - t0, runs_done=done,
                          baseline_shift=_baseline_shift(old, rows))
-            meta["complete"] = done == len(jobs)
         else:
             meta["wall_seconds"] = time.time() - t0
             meta["runs_done"] = done
-            meta["complete"] = done == len(jobs)
+        meta["complete"] = done == len(jobs)
+        meta["sweep"] = part.status()
         summary = summarise(kept + rows)
         meta["summary"] = summary
         write_results(name, kept + rows, meta, markdown(kept + rows, summary, meta),
                       Path(out_dir) if out_dir else None)
-        print(f"[{time.time() - t0:7.0f} s] {done}/{len(jobs)} runs", flush=True)
+
+    opts = replace(current_options(), workers=workers)
+    save(run_sweep([spec for _, spec in jobs], name=name, options=opts, on_result=save),
+         final=True)
     return {"meta": meta, "rows": kept + rows}
 
 
@@ -827,8 +843,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="CutOut-c erased area fractions c ('' to skip)")
     ap.add_argument("--preset", default="quick")
     ap.add_argument("--param", action="append", default=[], help="extra dae parameter k=v")
-    ap.add_argument("--workers", type=int, default=0)
-    ap.add_argument("--chunk", type=int, default=16, help="runs between result rewrites")
+    add_engine_args(ap)
+    ap.add_argument("--chunk", type=int, default=16, help="finished runs between result rewrites")
     ap.add_argument("--name", default=NAME)
     ap.add_argument("--out", default=None, help="output folder (default docs/results)")
     ap.add_argument("--rewrite", action="store_true",
@@ -842,6 +858,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="with --fidelity: the one-minute smoke run (weak verdicts)")
     a = ap.parse_args(argv)
+    configure(options_from_args(a))
     if a.fidelity:
         return _fidelity_command(a, argv)
     if a.rewrite:

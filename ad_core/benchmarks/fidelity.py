@@ -28,12 +28,12 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from ad_core import reference as R
+from ad_core.sweep import add_engine_args, configure, options_from_args
 
 FAR_SMALLER = 0.25  # a gap below a quarter of the paper's is "direction only"
 DIGITS = tuple(str(i) for i in range(10))
@@ -91,13 +91,10 @@ def comparison_row(*, paper: str, claim: str, paper_a: float, paper_b: float, la
 
 # ----------------------------------------------------------------------------- workers
 def _fit(job: dict[str, Any]) -> dict[str, Any]:
-    """One experiment in a worker process: AUROC (and LIS-AE's phase-1 AUROC on the same test)."""
-    import torch
-
-    torch.set_num_threads(int(job.pop("threads", 1)))
+    """One sweep cell: AUROC (and LIS-AE's phase-1 AUROC on the same test)."""
     kind = job.pop("kind", "experiment")
     if kind == "intuition":
-        from ad_core.detectors.geotrans import intuition_experiment
+        from ad_core.teaching.geotrans import intuition_experiment
 
         r = intuition_experiment(job["normal"], job["anomaly"], job["transformations"],
                                  job["seed"], preset=job.get("preset", "quick"),
@@ -121,17 +118,14 @@ def _fit(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_parallel(jobs: list[dict[str, Any]], workers: int) -> list[dict[str, Any]]:
-    """Run jobs (experiment specs as dicts) in a process pool, one torch thread each."""
-    if not jobs:
-        return []
-    workers = max(1, min(workers or (os.cpu_count() or 1), len(jobs)))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    jobs = [{**j, "threads": threads} for j in jobs]
-    if workers == 1:
-        return [_fit(j) for j in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as ex:
-        return list(ex.map(_fit, jobs))
+def run_parallel(jobs: list[dict[str, Any]], workers: int, name: str | None = None
+                 ) -> list[dict[str, Any]]:
+    """Run jobs (experiment specs as dicts, or §6 ``kind="intuition"`` jobs) as one sweep
+    (:mod:`ad_core.sweep`: engine from the command line); failed cells are reported and left
+    out. ``name`` makes it resumable."""
+    from ad_core.bench import run_jobs
+
+    return [r for r in run_jobs(jobs, workers, fn=_fit, name=name) if r is not None] if jobs else []
 
 
 def _per_seed(rows: list[dict[str, Any]], key: str = "auroc", **match: Any) -> list[float]:
@@ -149,7 +143,7 @@ def toll_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[str, A
     jobs = [{"tag": t, "dataset": "mnist5k", "normal": ["8"], "detector": "toll",
              "preset": "quick", "params": {**extra, **p}, "seed": s}
             for t, p in variants.items() for s in seeds]
-    rows = run_parallel(jobs, workers)
+    rows = run_parallel(jobs, workers, "fidelity_toll")
     it = extra.get("iterations", 400)
     setting = (f"mnist5k normal 8, Toll quick preset (small conv AE + BN, dataset-standardised "
                f"pixels, z 128, β 1000, {it} batches of 64 without repeats, val-loss checkpoint), "
@@ -199,7 +193,7 @@ def lisae_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[str, 
                 jobs.append({"tag": "2c", "dataset": "mnist5k", "normal": [a, b], "detector": d,
                              "preset": "quick", "params": dict(extra) if d == "lisae" else {},
                              "seed": s})
-    rows = run_parallel(jobs, workers)
+    rows = run_parallel(jobs, workers, "fidelity_lisae")
     ref = R.FIDELITY["lisae"]
     short = " (shortened: 15 + 10 epochs)" if quick else ""
     t3 = [r for r in rows if r["tag"] == "t3"]
@@ -249,7 +243,7 @@ def geotrans_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[st
             jobs.append({"kind": "intuition", "normal": n, "anomaly": a, "transformations": t,
                          "seed": s, "preset": "quick",
                          "params": {"epochs": 20} if quick else {}})
-    rows = run_parallel(jobs, workers)
+    rows = run_parallel(jobs, workers, "fidelity_geotrans")
     g = [r for r in rows if r.get("tag") == "g72"]
     out = [comparison_row(
         paper=R.GEOTRANS, claim="72 transformations beat IsolationForest (average over classes)",
@@ -305,7 +299,7 @@ def neutral_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[str
     jobs = [{"tag": "bc", "dataset": "breast_cancer", "normal": ["benign"], "detector": d,
              "preset": "quick", "params": {}, "seed": s} for d in ("neutral", "iforest")
             for s in seeds]
-    rows = run_parallel(jobs, workers)
+    rows = run_parallel(jobs, workers, "fidelity_neutral")
     out.append(comparison_row(
         paper=R.NEUTRAL, claim="Tabular NeuTraL AD beats IsolationForest (breast cancer)",
         paper_a=R.FIDELITY["neutral_tabular"]["iforest_arrhythmia_f1"],
@@ -395,9 +389,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "shorter training (a few minutes on 2 cores)")
     ap.add_argument("--groups", default=",".join(GROUPS),
                     help=f"claim groups to run (default all: {', '.join(GROUPS)})")
-    ap.add_argument("--workers", type=int, default=0, help="processes (default: CPU count)")
     ap.add_argument("--name", default="fidelity", help="output file stem under docs/results/")
+    add_engine_args(ap)
     args = ap.parse_args(argv)
+    configure(options_from_args(args))
 
     from ad_core.bench import write_results
     from ad_core.experiment import machine_info

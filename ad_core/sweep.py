@@ -1,0 +1,421 @@
+"""One grid runner for ``python -m ad_core bench`` and every ``ad_core/benchmarks`` script.
+
+A sweep is a list of *cells* (JSON-able dicts, usually :class:`~ad_core.experiment.ExperimentSpec`
+fields) and a *cell function* (a module-level function ``cell -> dict``; by default
+:func:`experiment_cell`). :func:`run_sweep` runs the cells on an engine and returns the results in
+cell order:
+
+- ``local`` (the default): processes on this machine, ``workers`` of them (default: CPU count
+  ÷ CPUs per cell), spawned (never forked from a process that already ran torch);
+- ``ray``: each cell is a Ray task with ``num_cpus = cpus_per_cell`` and
+  ``num_gpus = gpus_per_cell``, so a multi-GPU node runs one cell per GPU. ``ray.init()`` starts
+  Ray on this machine unless it is running already (a test's local Ray, say); ``address``
+  connects to an existing cluster, which receives the ``ad_core`` package with the tasks.
+  Ray is an optional extra: ``pip install -r requirements-scale.txt``.
+
+Every cell sets ``torch.set_num_threads(cpus_per_cell)`` first, so the same cell gives the same
+numbers on either engine. A cell that raises is reported (one line, and in
+:attr:`SweepResult.failures`) and the sweep carries on.
+
+**Resume.** A named sweep appends each finished cell to ``<run store>/sweeps/<name>.jsonl`` as it
+arrives (key = hash of the cell function and the cell). Rerunning the same sweep reads the
+finished cells from there and runs only the missing (or failed) ones; the file is removed once
+every cell has finished, so the next run of a complete sweep starts afresh. ``resume=False``
+discards it first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ad_core.errors import UserError
+
+ENGINES = ("local", "ray")
+RAY_MISSING = ("--engine ray needs Ray, which is not installed here: "
+               "pip install -r requirements-scale.txt (or use --engine local).")
+
+CellFn = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class EngineUnavailableError(UserError):
+    """The chosen engine cannot run here (Ray not installed, no cluster at the address)."""
+
+
+# ----------------------------------------------------------------------------- options
+@dataclass(frozen=True)
+class SweepOptions:
+    """How to run a sweep: the engine and the resources of one cell.
+
+    ``workers``: cells at a time on the local engine, and the CPUs of a Ray started here
+    (``workers × cpus_per_cell``; 0 = all of them). ``cpus_per_cell``: torch threads per cell and
+    its Ray CPU request (0 = CPU count ÷ workers on the local engine, 1 on Ray).
+    ``gpus_per_cell``: the Ray GPU request (Ray only). ``address``: an existing Ray cluster.
+    ``resume``: reuse the finished cells of an interrupted run of the same sweep.
+    """
+
+    engine: str = "local"
+    workers: int = 0
+    cpus_per_cell: int = 0
+    gpus_per_cell: float = 0.0
+    address: str | None = None
+    resume: bool = True
+    progress: bool = True
+
+    def validate(self) -> SweepOptions:
+        if self.engine not in ENGINES:
+            raise UserError(f"Unknown engine {self.engine!r}; choose from {', '.join(ENGINES)}.")
+        if self.workers < 0 or self.cpus_per_cell < 0 or self.gpus_per_cell < 0:
+            raise UserError("--workers, --cpus-per-cell and --gpus-per-cell must be ≥ 0.")
+        if self.engine == "local" and (self.gpus_per_cell or self.address):
+            raise UserError("--gpus-per-cell and --address apply to --engine ray.")
+        if self.engine == "ray" and not ray_available():
+            raise EngineUnavailableError(RAY_MISSING)
+        return self
+
+    def threads(self, n_cells: int) -> int:
+        """torch threads per cell."""
+        if self.cpus_per_cell:
+            return self.cpus_per_cell
+        if self.engine == "ray":
+            return 1
+        return max(1, (os.cpu_count() or 1) // self.local_workers(n_cells))
+
+    def local_workers(self, n_cells: int) -> int:
+        """Processes of the local engine for ``n_cells`` cells."""
+        w = self.workers or max(1, (os.cpu_count() or 1) // max(1, self.cpus_per_cell))
+        return max(1, min(w, n_cells))
+
+
+_defaults = SweepOptions()
+
+
+def configure(options: SweepOptions) -> None:
+    """Set the options every later :func:`run_sweep` without explicit ``options`` uses (a
+    benchmark script's ``main`` calls this once with its command-line engine flags)."""
+    global _defaults
+    _defaults = options.validate()
+
+
+def current_options() -> SweepOptions:
+    return _defaults
+
+
+def add_engine_args(ap: argparse.ArgumentParser) -> None:
+    """The engine flags shared by ``bench`` and the benchmark scripts."""
+    g = ap.add_argument_group("sweep engine")
+    g.add_argument("--engine", choices=ENGINES, default="local",
+                   help="local processes (default) or Ray tasks (pip install -r "
+                        "requirements-scale.txt)")
+    g.add_argument("--workers", type=int, default=0,
+                   help="cells at a time here (0 = CPU count ÷ --cpus-per-cell); with --engine "
+                        "ray and no --address: the CPUs the local Ray gets (× --cpus-per-cell)")
+    g.add_argument("--cpus-per-cell", type=int, default=0,
+                   help="torch threads per cell and its Ray CPU request (0 = CPU count ÷ "
+                        "workers locally, 1 on Ray)")
+    g.add_argument("--gpus-per-cell", type=float, default=0.0,
+                   help="Ray GPU request per cell (1 = one cell per GPU); --engine ray only")
+    g.add_argument("--address", default=None,
+                   help="an existing Ray cluster (e.g. ray://head:10001 or auto); default: "
+                        "start Ray on this machine")
+    g.add_argument("--fresh", action="store_true",
+                   help="recompute every cell (default: resume an interrupted sweep)")
+
+
+def options_from_args(args: argparse.Namespace) -> SweepOptions:
+    return SweepOptions(engine=args.engine, workers=args.workers,
+                        cpus_per_cell=args.cpus_per_cell, gpus_per_cell=args.gpus_per_cell,
+                        address=args.address, resume=not args.fresh).validate()
+
+
+# ----------------------------------------------------------------------------- cells
+def experiment_cell(cell: dict[str, Any]) -> dict[str, Any]:
+    """One :class:`ExperimentSpec` (as a dict) → the benchmark row: dataset, normal, detector,
+    preset, params, task, seed, AUROC/AUPR/F1, per-kind AUROC, fit/score seconds, data sizes."""
+    from ad_core.experiment import ExperimentSpec, run_experiment
+
+    spec = ExperimentSpec(**{**cell, "explain_n": 0, "embed_n": 0})
+    res = run_experiment(spec, save=False, artifacts=False)
+    m = res.metrics
+    return {"dataset": spec.dataset, "normal": "+".join(res.task.normal), "detector": spec.detector,
+            "preset": spec.preset, "params": spec.params, "task": spec.task, "seed": spec.seed,
+            "auroc": m["auroc"], "aupr": m["aupr"], "f1": m["f1"],
+            "per_kind_auroc": m.get("per_kind_auroc", {}), "fit_seconds": m["fit_seconds"],
+            "score_seconds": m["score_seconds"], "n_train": m["n_train"], "n_test": m["n_test"]}
+
+
+def fn_name(fn: CellFn) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def cell_key(fn: CellFn, cell: dict[str, Any]) -> str:
+    """Stable id of a cell: hash of the cell function's name and the canonical JSON of the cell."""
+    text = json.dumps([fn_name(fn), cell], sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def describe(cell: dict[str, Any]) -> str:
+    """A short human label: ``digits 0 ae seed 1``."""
+    normal = cell.get("normal")
+    normal = "+".join(map(str, normal)) if isinstance(normal, list | tuple) else normal
+    parts = [cell.get("tag"), cell.get("dataset"), normal, cell.get("detector"),
+             cell.get("anomaly"), json.dumps(cell["params"], sort_keys=True)
+             if cell.get("params") else None,
+             f"seed {cell['seed']}" if "seed" in cell else None]
+    return " ".join(str(p) for p in parts if p not in (None, "")) or json.dumps(cell)[:80]
+
+
+def call_cell(fn: CellFn, cell: dict[str, Any], threads: int) -> dict[str, Any]:
+    """Run one cell where it lands (worker process or Ray task): ``{"ok", "result" | "error",
+    "traceback", "seconds"}``; never raises for a failing cell."""
+    import torch
+
+    torch.set_num_threads(max(1, int(threads)))
+    t0 = time.perf_counter()
+    try:
+        result = fn(dict(cell))
+        return {"ok": True, "result": result, "seconds": time.perf_counter() - t0}
+    except Exception as e:  # a failing cell is reported, not fatal
+        return {"ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(),
+                "seconds": time.perf_counter() - t0}
+
+
+# ----------------------------------------------------------------------------- store
+def store_path(name: str) -> Path:
+    """``<run store>/sweeps/<name>.jsonl``: the finished cells of a named sweep."""
+    from ad_core.runs import runs_root
+
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    return runs_root() / "sweeps" / f"{safe}.jsonl"
+
+
+def read_store(path: Path) -> dict[str, dict[str, Any]]:
+    """Finished cells by key (a torn last line from a killed run is skipped)."""
+    out: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and "key" in rec and "result" in rec:
+            out[rec["key"]] = rec
+    return out
+
+
+# ----------------------------------------------------------------------------- results
+@dataclass
+class CellFailure:
+    index: int
+    cell: dict[str, Any]
+    error: str
+    traceback: str = ""
+
+
+@dataclass
+class SweepResult:
+    """Results aligned with the cells (``None`` where a cell failed)."""
+
+    cells: list[dict[str, Any]]
+    results: list[dict[str, Any] | None]
+    failures: list[CellFailure] = field(default_factory=list)
+    resumed: int = 0
+    ran: int = 0
+    engine: str = "local"
+    wall_seconds: float = 0.0
+    cell_seconds: list[float | None] = field(default_factory=list)
+    store: str | None = None
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [r for r in self.results if r is not None]
+
+    @property
+    def complete(self) -> bool:
+        return not self.failures and all(r is not None for r in self.results)
+
+    def status(self) -> dict[str, Any]:
+        """What ``meta["sweep"]`` of a results JSON records."""
+        return {"engine": self.engine, "cells": len(self.cells),
+                "done": sum(r is not None for r in self.results), "resumed": self.resumed,
+                "ran": self.ran, "failed": [{"cell": describe(f.cell), "error": f.error}
+                                            for f in self.failures],
+                "complete": self.complete, "wall_seconds": round(self.wall_seconds, 2)}
+
+
+# ----------------------------------------------------------------------------- engines
+def _local(todo: list[tuple[int, dict[str, Any]]], fn: CellFn, opts: SweepOptions,
+           threads: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    workers = opts.local_workers(len(todo))
+    if workers == 1:
+        for i, cell in todo:
+            yield i, call_cell(fn, cell, threads)
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ad_core.spawning import spawn_context
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn_context()) as ex:
+        futs = {ex.submit(call_cell, fn, cell, threads): i for i, cell in todo}
+        for fut in as_completed(futs):
+            try:
+                out = fut.result()
+            except BrokenProcessPool:
+                out = {"ok": False, "error": "the worker process died (killed or out of memory)",
+                       "seconds": None}
+            yield futs[fut], out
+
+
+@contextlib.contextmanager
+def _ray_session(opts: SweepOptions) -> Iterator[Any]:
+    try:
+        import ray
+    except ImportError:
+        raise EngineUnavailableError(RAY_MISSING) from None
+    started = False
+    if not ray.is_initialized():
+        import logging
+
+        env = {k: os.environ[k] for k in ("ANOMALY_LAB_DATA", "ANOMALY_LAB_RUNS") if k in os.environ}
+        kw: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
+                              "log_to_driver": False}
+        try:
+            if opts.address:
+                import ad_core
+
+                ray.init(address=opts.address, runtime_env={
+                    "py_modules": [str(Path(ad_core.__file__).parent)], "env_vars": env}, **kw)
+            else:
+                cpus = opts.workers * max(1, opts.cpus_per_cell) if opts.workers else None
+                ray.init(num_cpus=cpus, runtime_env={"env_vars": env}, **kw)
+        except ConnectionError as e:
+            raise EngineUnavailableError(f"Could not reach a Ray cluster at {opts.address}: "
+                                         f"{e}") from None
+        started = True
+    try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _ray(todo: list[tuple[int, dict[str, Any]]], fn: CellFn, opts: SweepOptions,
+         threads: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    with _ray_session(opts) as ray:
+        task = ray.remote(call_cell).options(num_cpus=opts.cpus_per_cell or 1,
+                                             num_gpus=opts.gpus_per_cell, max_retries=0)
+        refs = {task.remote(fn, cell, threads): i for i, cell in todo}
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1)
+            for ref in ready:
+                i = refs.pop(ref)
+                try:
+                    out = ray.get(ref)
+                except Exception as e:  # the task's worker died: reported like a failing cell
+                    out = {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0]}",
+                           "seconds": None}
+                yield i, out
+
+
+def ray_available() -> bool:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- the runner
+def run_sweep(cells: Sequence[dict[str, Any]], fn: CellFn = experiment_cell, *,
+              name: str | None = None, options: SweepOptions | None = None,
+              on_result: Callable[[SweepResult], None] | None = None,
+              label: str | None = None) -> SweepResult:
+    """Run every cell (``fn(cell) -> dict``) and return the results in cell order.
+
+    ``name`` makes the sweep resumable (see the module docstring); ``on_result(partial)`` is
+    called after every finished cell with the results so far (a benchmark rewrites its JSON
+    there, so a running sweep shows up on the Compare page).
+    """
+    opts = (options or _defaults).validate()
+    cells = [dict(c) for c in cells]
+    t0 = time.time()
+    keys = [cell_key(fn, c) for c in cells]
+    res = SweepResult(cells, [None] * len(cells), engine=opts.engine,
+                      cell_seconds=[None] * len(cells))
+    path = store_path(name) if name else None
+    if path is not None:
+        res.store = str(path)
+        if not opts.resume and path.exists():
+            path.unlink()
+        done = read_store(path)
+        for i, k in enumerate(keys):
+            if k in done:
+                res.results[i] = done[k]["result"]
+                res.cell_seconds[i] = done[k].get("seconds")
+                res.resumed += 1
+    todo = [(i, c) for i, c in enumerate(cells) if res.results[i] is None]
+    if res.resumed:
+        print(f"{name}: {res.resumed} of {len(cells)} cells already done ({path}); running the "
+              f"other {len(todo)} (--fresh to recompute all)", file=sys.stderr, flush=True)
+    session = uuid.uuid4().hex[:12]
+    threads = opts.threads(len(cells))
+    engine = _ray if opts.engine == "ray" else _local
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(cells), initial=res.resumed, desc=label or name or "sweep", unit="cell",
+               file=sys.stderr, disable=not opts.progress or not todo, mininterval=0.5,
+               dynamic_ncols=True)
+    store = None
+    try:
+        if path is not None and todo:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            store = path.open("a")
+        for i, out in engine(todo, fn, opts, threads):
+            res.ran += 1
+            if out["ok"]:
+                res.results[i] = out["result"]
+                res.cell_seconds[i] = out["seconds"]
+                if store is not None:
+                    store.write(json.dumps({"key": keys[i], "index": i, "cell": cells[i],
+                                            "result": out["result"], "seconds": out["seconds"],
+                                            "session": session, "engine": opts.engine,
+                                            "finished": time.time()}, default=str) + "\n")
+                    store.flush()
+            else:
+                res.failures.append(CellFailure(i, cells[i], out["error"],
+                                                out.get("traceback", "")))
+                bar.write(f"cell {i} ({describe(cells[i])}) failed: {out['error']}",
+                          file=sys.stderr)
+                bar.set_postfix(failed=len(res.failures))
+            bar.update(1)
+            res.wall_seconds = time.time() - t0
+            if on_result is not None:
+                on_result(res)
+    finally:
+        bar.close()
+        if store is not None:
+            store.close()
+    res.failures.sort(key=lambda f: f.index)
+    res.wall_seconds = time.time() - t0
+    if res.failures:
+        print(f"{len(res.failures)} of {len(cells)} cells failed (the others are kept"
+              + (f"; rerun to retry only those: {path}" if path else "") + "):", file=sys.stderr)
+        for f in res.failures:
+            print(f"  cell {f.index} ({describe(f.cell)}): {f.error}", file=sys.stderr)
+    elif path is not None and path.exists():
+        path.unlink()  # complete: the next run of this sweep starts afresh
+    return res
+

@@ -1,0 +1,111 @@
+"""The sweep runner (ad_core.sweep): results in cell order, failures reported not fatal, resume
+after a kill (only the missing cells run), the CLI's engine flags, and without Ray installed one
+clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ad_core import sweep as S
+from ad_core.bench import grid_table, run_grid
+from ad_core.data.base import REPO_ROOT
+
+ONE = S.SweepOptions(workers=1, cpus_per_cell=1, progress=False)
+
+
+def square_cell(cell: dict) -> dict:
+    """A trivial cell function (module level, so worker processes can import it)."""
+    if cell["x"] == 3:
+        raise ValueError("three is not allowed")
+    return {"x": cell["x"], "y": cell["x"] ** 2}
+
+
+def test_results_in_cell_order_and_failures_reported_not_fatal(capsys):
+    cells = [{"x": i} for i in range(6)]
+    res = S.run_sweep(cells, square_cell, options=ONE)
+    assert [r and r["y"] for r in res.results] == [0, 1, 4, None, 16, 25]
+    assert len(res.failures) == 1 and res.failures[0].index == 3
+    assert "ValueError: three is not allowed" in res.failures[0].error
+    assert not res.complete and res.status()["done"] == 5
+    err = capsys.readouterr().err
+    assert "1 of 6 cells failed" in err and "three is not allowed" in err
+
+
+def test_named_sweep_retries_only_failed_cells_and_clears_its_store_when_complete(runs_dir):
+    cells = [{"x": i} for i in range(5)]
+    first = S.run_sweep(cells, square_cell, name="t-retry", options=ONE)
+    store = S.store_path("t-retry")
+    assert store.parent == runs_dir / "sweeps" and len(S.read_store(store)) == 4
+    second = S.run_sweep(cells[:3] + [{"x": 30}, cells[4]], square_cell, name="t-retry",
+                         options=ONE)
+    assert second.resumed == 4 and second.ran == 1  # only x=30 (replacing the failed x=3) runs
+    assert second.complete and not store.exists()
+    assert [r["y"] for r in second.results] == [0, 1, 4, 900, 16]
+    assert first.results[4] == second.results[4]
+
+
+def test_engine_options_are_checked():
+    with pytest.raises(S.UserError, match="apply to --engine ray"):
+        S.SweepOptions(gpus_per_cell=1).validate()
+    with pytest.raises(S.UserError, match="Unknown engine"):
+        S.SweepOptions(engine="dask").validate()
+    assert S.SweepOptions(engine="ray").threads(10) == 1
+    assert S.SweepOptions(workers=2, cpus_per_cell=3).threads(10) == 3
+
+
+def test_engine_ray_without_ray_is_one_clear_line(monkeypatch, capsys):
+    from ad_core.cli import main
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray → ImportError
+    assert main(["bench", "--dataset", "digits", "--detector", "iforest", "--classes", "0",
+                 "--seeds", "1", "--engine", "ray"]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip() and "cell/s" not in ln
+           and "%|" not in ln]
+    assert err == [f"error: {S.RAY_MISSING}"]
+
+
+GRID = ["bench", "--dataset", "digits", "--detector", "iforest", "--seeds", "2",
+        "--param", "n_estimators=40", "--workers", "1", "--name", "resume-test"]
+
+
+def test_resume_after_kill_runs_only_the_missing_cells(tmp_path, runs_dir):
+    """Kill a running ``bench`` (its whole process group) after a few cells, rerun the same
+    command: the finished cells come from the store, only the others run, same table as a run
+    that was never interrupted."""
+    store = S.store_path("resume-test")
+    store.unlink(missing_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    cmd = [sys.executable, "-m", "ad_core", *GRID, "--out", str(tmp_path)]
+    p = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(S.read_store(store)) < 3 and p.poll() is None:
+        time.sleep(0.02)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    first = S.read_store(store)
+    assert 3 <= len(first) < 20, "the grid (10 classes × 2 seeds) should be killed mid-way"
+    partial = json.loads((tmp_path / "resume-test.json").read_text())
+    assert partial["meta"]["sweep"]["complete"] is False
+
+    p2 = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert p2.returncode == 0, p2.stderr
+    assert f"{len(first)} of 20 cells already done" in p2.stderr
+    assert not store.exists()  # complete: the store is cleared
+    data = json.loads((tmp_path / "resume-test.json").read_text())
+    st = data["meta"]["sweep"]
+    assert st == {**st, "cells": 20, "done": 20, "resumed": len(first), "ran": 20 - len(first),
+                  "complete": True, "failed": []}
+    fresh = run_grid(dataset="digits", detectors=["iforest"], seeds=2,
+                     params={"n_estimators": "40"}, name="resume-fresh", options=ONE,
+                     out_dir=tmp_path, quiet=True)
+    table = grid_table(data["rows"]).split("\n\nTime")[0]
+    assert table == grid_table(fresh.sweep.rows).split("\n\nTime")[0]
+    assert table in p2.stdout
