@@ -370,3 +370,47 @@ def benchmark_results(directory: Path | None = None) -> list[ResultFile]:
                                                    for r in rows):
             out.append(ResultFile(p.stem, obj.get("meta") or {}, rows))
     return out
+
+
+# --------------------------------------------------------------------------- sweeps (issue 12)
+@dataclass(frozen=True)
+class Sweep:
+    """A benchmark sweep's results JSON: its rows so far and ``status`` = ``meta["sweep"]`` as the
+    sweep runner writes it (engine, cells, done, failed, complete; ``{}`` for results written
+    before the runner kept a status)."""
+
+    name: str
+    meta: dict[str, Any]
+    rows: list[dict[str, Any]]
+    status: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        """``digits one-vs-rest: iforest, ae (quick preset) — 40/40 cells, ray``."""
+        title = self.meta.get("title", self.name)
+        st = self.status
+        if not st:
+            return title
+        cells, done, failed = st.get("cells", 0), st.get("done", 0), len(st.get("failed") or [])
+        state = (f"{cells} cells" if st.get("complete") else f"{done}/{cells} cells"
+                 + (f", {failed} failed" if failed else ", running or interrupted"))
+        return f"{title} — {state}, {st.get('engine', 'local')}"
+
+
+def list_sweeps(directory: Path | None = None) -> list[Sweep]:
+    """Sweeps under ``docs/results/`` (or ``directory``), newest first: every benchmark JSON with
+    per-task rows, and sweeps whose cells have all failed or not finished yet."""
+    out = {f.name: Sweep(f.name, f.meta, f.rows, dict(f.meta.get("sweep") or {}))
+           for f in benchmark_results(directory)}
+    d = Path(directory) if directory else RESULTS_DIR
+    for p in sorted(d.glob("*.json")) if d.exists() else []:
+        if p.stem in out:
+            continue
+        try:
+            obj = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+        meta = obj.get("meta") if isinstance(obj, dict) else None
+        if isinstance(meta, dict) and isinstance(meta.get("sweep"), dict) and not obj.get("rows"):
+            out[p.stem] = Sweep(p.stem, meta, [], dict(meta["sweep"]))
+    return sorted(out.values(), key=lambda s: str(s.meta.get("date", "")), reverse=True)

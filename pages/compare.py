@@ -104,20 +104,40 @@ with tab_fid:
 
 # ----------------------------------------------------------------------------- benchmark sweeps
 with tab_bench:
-    files = services.benchmark_results()
-    if not files:
-        st.info("No benchmark results yet. Run a sweep such as `python -m ad_core bench "
-                "--dataset digits --detector iforest --detector ocsvm --seeds 3`; it writes "
-                "`docs/results/*.json`, which appear here.")
+    sweeps = services.list_sweeps()
+    if not sweeps:
+        st.info("No benchmark sweeps yet. Run one such as `python -m ad_core bench --dataset "
+                "digits --detector iforest --detector ocsvm --seeds 3` (add `--engine ray` to run "
+                "its cells as Ray tasks); it writes `docs/results/*.json`, which appear here while "
+                "it runs.")
         st.stop()
-    names = {f.name: f for f in files}
-    fname = st.selectbox("Benchmark", list(names),
-                         format_func=lambda n: names[n].meta.get("title", n))
+    names = {s.name: s for s in sweeps}
+    fname = st.selectbox("Sweep", list(names), format_func=lambda n: names[n].label,
+                         key="sweep_pick")
     res = names[fname]
     meta = res.meta
     st.caption(f"`{meta.get('command', '')}` · {meta.get('date', '')} · seeds "
                f"{meta.get('seeds', '')} · {meta.get('data', '')}")
+    status = res.status
+    if status:
+        failed = status.get("failed") or []
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("cells done", f"{status.get('done', 0)} / {status.get('cells', 0)}")
+        c2.metric("failed", len(failed))
+        c3.metric("engine", str(status.get("engine", "local")))
+        c4.metric("wall time", f"{float(status.get('wall_seconds') or 0):.0f} s")
+        if failed:
+            st.warning(f"{len(failed)} cell(s) failed; the table has the others. Rerun the "
+                       "command to retry only these:\n\n" + "\n".join(
+                           f"- {f.get('cell', '')}: {f.get('error', '')}" for f in failed))
+        elif not status.get("complete"):
+            st.info("This sweep has not finished: it is still running, or it was interrupted "
+                    "(rerun its command to resume; finished cells are not recomputed). Reload "
+                    "the page to see new cells.")
     rows = res.rows
+    if not rows:
+        st.info("No cell of this sweep has finished yet.")
+        st.stop()
     datasets = sorted({str(r["dataset"]) for r in rows})
     if len(datasets) > 1:
         ds_pick = st.selectbox("Dataset", datasets, key="bench_ds")
