@@ -27,7 +27,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ad_core.detectors.base import ParamSpec
+from ad_core.contracts import ParamSpec
 from ad_core.errors import BadDataError, BadParameterError, UnknownNameError, did_you_mean
 
 Params = dict[str, Any]

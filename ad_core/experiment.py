@@ -15,12 +15,13 @@ import numpy as np
 import torch
 
 from ad_core import metrics as M
+from ad_core.contracts import Task, TrainingMonitor
 from ad_core.data import load_dataset
-from ad_core.detectors import get_detector_class, make_detector
-from ad_core.detectors.base import Detector, TrainingMonitor
+from ad_core.detectors import make_detector
+from ad_core.detectors.base import Detector
 from ad_core.errors import BadParameterError
 from ad_core.runs import new_run_id, save_run
-from ad_core.tasks import Task, build_task
+from ad_core.tasks import build_task, resolve_negatives
 
 
 @dataclass
@@ -49,6 +50,7 @@ class ExperimentResult:
     detector: Detector
     task: Task
     scores: np.ndarray
+    negatives: torch.Tensor | None = None
 
 
 def machine_info() -> dict[str, Any]:
@@ -68,6 +70,23 @@ def build_experiment_task(spec: ExperimentSpec) -> Task:
     """Load the dataset and build the task the spec names (deterministic in ``spec.seed``)."""
     ds = load_dataset(spec.dataset, **spec.dataset_options)
     return build_task(ds, spec.task, spec.normal, spec.seed, **spec.task_options)
+
+
+def fit_arguments(det: Detector, task: Task) -> dict[str, Any]:
+    """Adapt a :class:`Task` to the estimator call ``det.fit(**fit_arguments(det, task))``: the
+    normals, the validation normals, the negatives the detector asks for
+    (:meth:`Detector.negatives_request`, resolved here from the task, never inside the detector),
+    and the dataset's name and statistics for dataset-specific presets."""
+    request = det.negatives_request()
+    negatives, source = resolve_negatives(task, request) if request else (None, None)
+    return {"X": task.train_x, "X_val": task.val_x, "negatives": negatives,
+            "negatives_source": source, "dataset": task.dataset,
+            "dataset_stats": task.dataset_stats}
+
+
+def fit_task(det: Detector, task: Task, monitor: TrainingMonitor | None = None) -> Detector:
+    """Fit ``det`` on ``task`` (see :func:`fit_arguments`); returns the fitted detector."""
+    return det.fit(**fit_arguments(det, task), monitor=monitor)
 
 
 def explain_indices(scores: np.ndarray, kinds: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -96,6 +115,16 @@ def _pack_inputs(x: torch.Tensor, modality: str) -> np.ndarray:
     return x.numpy().astype(np.float32)
 
 
+def build_detector(spec: ExperimentSpec) -> Detector:
+    """The spec's detector, built once: its preset and parameters, seeded with the spec's seed
+    unless the parameters name one."""
+    params = dict(spec.params)
+    det = make_detector(spec.detector, spec.preset, **params)
+    if "seed" in det.get_params() and det.get_params()["seed"] is None:
+        det.set_params(seed=spec.seed)
+    return det
+
+
 def run_experiment(spec: ExperimentSpec, monitor: TrainingMonitor | None = None, *,
                    save: bool = True, root: Any = None, run_id: str | None = None,
                    artifacts: bool = True) -> ExperimentResult:
@@ -104,12 +133,10 @@ def run_experiment(spec: ExperimentSpec, monitor: TrainingMonitor | None = None,
         raise BadParameterError("explain_n and embed_n must be non-negative.")
     t_start = time.time()
     task = build_experiment_task(spec)
-    params = dict(spec.params)
-    if any(p.name == "seed" for p in get_detector_class(spec.detector).params) \
-            and "seed" not in params:
-        params["seed"] = spec.seed
-    det = make_detector(spec.detector, spec.preset, **params)
-    det.fit(task, monitor)
+    det = build_detector(spec)
+    fit_args = fit_arguments(det, task)
+    det.fit(**fit_args, monitor=monitor)
+    negatives = fit_args["negatives"]
     t0 = time.perf_counter()
     scores = det.decision_function(task.test_x)
     score_seconds = time.perf_counter() - t0
@@ -120,8 +147,7 @@ def run_experiment(spec: ExperimentSpec, monitor: TrainingMonitor | None = None,
                                                      task.class_names)
     met.update({"fit_seconds": det.fit_seconds_, "score_seconds": score_seconds,
                 "n_train": len(task.train_x), "n_val": len(task.val_x), "n_test": len(task.test_x),
-                "threshold": det.threshold_, "cancelled": bool(any(
-                    v and v[-1] is True for k, v in det.history_.items() if k.endswith("cancelled")))})
+                "threshold": det.threshold_, "cancelled": det.report_.cancelled})
     rid = None
     if save:
         rid = run_id or new_run_id(spec.detector)
@@ -141,14 +167,15 @@ def run_experiment(spec: ExperimentSpec, monitor: TrainingMonitor | None = None,
         explain: dict[str, Any] = {}
         embedding: dict[str, Any] = {}
         if artifacts:
-            for k, v in det.extra_scores(task).items():
+            for k, v in det.extra_scores(task, negatives).items():
                 score_arrays[f"extra_{k}"] = v
             inputs = {"test_x": _pack_inputs(task.test_x, task.modality)}
             if task.negatives_x is not None:
                 inputs["negatives_x"] = _pack_inputs(task.negatives_x[:64], task.modality)
             if spec.explain_n:
                 idx = explain_indices(scores, task.test_kind, spec.explain_n, spec.seed)
-                explain = {"index": idx, **det.explain(task.test_x[torch.from_numpy(idx)])}
+                explain = {"index": idx,
+                           **det.explain(task.test_x[torch.from_numpy(idx)]).to_arrays()}
             if spec.embed_n:
                 rng = np.random.default_rng(spec.seed)
                 eidx = np.sort(rng.choice(len(scores), size=min(spec.embed_n, len(scores)),
@@ -157,4 +184,4 @@ def run_experiment(spec: ExperimentSpec, monitor: TrainingMonitor | None = None,
                              "features": det.embed(task.test_x[torch.from_numpy(eidx)])}
         save_run(rid, config=config, metrics=met, detector=det, scores=score_arrays,
                  inputs=inputs, explain=explain, embedding=embedding, root=root)
-    return ExperimentResult(rid, met, det, task, scores)
+    return ExperimentResult(rid, met, det, task, scores, negatives)

@@ -106,3 +106,10 @@ FIDELITY: dict[str, dict[str, float]] = {
     "neutral_appendix": {"identity": 1.386, "counterexample": 0.627},
     "neutral_tabular": {"neutral_arrhythmia_f1": 60.0, "iforest_arrhythmia_f1": 53.0},
 }
+
+#: GeoTrans §6 (AUROC) per experiment ``(normal, anomaly, transformations)``.
+GEOTRANS_INTUITION_PAPER: dict[tuple[str, str, str], float] = dict(zip(
+    GEOTRANS_INTUITION_EXPERIMENTS,
+    (FIDELITY["geotrans_intuition"][k] for k in ("8v3_flip", "3v8_flip", "8v3_translate"))))
+#: NeuTraL AD appendix A: the unscaled DCL of the edge cases at K = 2, τ = 1.
+NEUTRAL_APPENDIX: dict[str, float] = dict(FIDELITY["neutral_appendix"])

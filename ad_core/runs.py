@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ad_core.contracts import Explanation, FitReport, jsonable
 from ad_core.data.base import REPO_ROOT
 from ad_core.errors import UnknownNameError, UserError
 
@@ -77,12 +78,6 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def _jsonable(v: Any) -> Any:
-    from ad_core.detectors.base import _jsonable as j
-
-    return j(v)
-
-
 def save_run(run_id: str, *, config: dict, metrics: dict, detector: Any | None = None,
              scores: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
              explain: dict[str, Any] | None = None, embedding: dict[str, Any] | None = None,
@@ -97,8 +92,8 @@ def save_run(run_id: str, *, config: dict, metrics: dict, detector: Any | None =
     tmp = root / f".tmp-{run_id}-{secrets.token_hex(3)}"
     tmp.mkdir()
     try:
-        (tmp / "config.json").write_text(json.dumps(_jsonable(config), indent=1))
-        (tmp / "metrics.json").write_text(json.dumps(_jsonable(metrics), indent=1))
+        (tmp / "config.json").write_text(json.dumps(jsonable(config), indent=1))
+        (tmp / "metrics.json").write_text(json.dumps(jsonable(metrics), indent=1))
         if detector is not None:
             detector.save(tmp / "detector")
         for name, arrays in (("scores", scores), ("inputs", inputs), ("explain", explain),
@@ -156,9 +151,28 @@ class Run:
 
     def detector(self) -> Any:
         """The trained detector, reloaded from safetensors + JSON."""
-        from ad_core.detectors.base import Detector
+        from ad_core.detectors import load_detector
 
-        return Detector.load(self.path / "detector")
+        return load_detector(self.path / "detector")
+
+    def explanation(self) -> Explanation:
+        """The stored ``explain()`` artefacts as an :class:`Explanation` (``index`` = test rows);
+        ask it what exists (``has``/``available``)."""
+        return Explanation.from_arrays(self.explain)
+
+    @cached_property
+    def detector_meta(self) -> dict:
+        """The detector's ``detector.json`` (config, fitted scalars, history); ``{}`` if absent."""
+        try:
+            meta = json.loads((self.path / "detector" / "detector.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return meta if isinstance(meta, dict) else {}
+
+    def fit_report(self) -> FitReport:
+        """The training record (losses per step/epoch, phases, cancelled, selected checkpoint)."""
+        hist = self.detector_meta.get("history")
+        return FitReport.from_history(hist if isinstance(hist, dict) else {})
 
     @property
     def title(self) -> str:

@@ -1,8 +1,11 @@
 """The small facade the app's pages call (DESIGN.md §1): datasets, detectors, jobs, runs, results.
 
 Pages hold widgets and layout; everything they need to *know* or *do* goes through here, so the
-page files stay thin and the same calls are usable from tests and benchmarks. Nothing here imports
-streamlit. Owners are the app's per-browser-session tokens (see :mod:`ad_core.jobs`).
+page files stay thin and the same calls are usable from tests and benchmarks. Pages import only
+this module, :mod:`ad_core.viz` and :mod:`ad_core.errors` (``tests/unit/test_layers.py`` checks
+it): metrics, explanations, job states, projections and the teaching demos are reached from here.
+Nothing here imports streamlit. Owners are the app's per-browser-session tokens (see
+:mod:`ad_core.jobs`).
 """
 
 from __future__ import annotations
@@ -16,15 +19,23 @@ from typing import Any
 
 import numpy as np
 
-from ad_core import embed, jobs
+from ad_core import augment, embed, jobs, teaching
+from ad_core import metrics as M
+from ad_core.contracts import Explanation, FitReport, ParamSpec, Task
 from ad_core.data import data_root, dataset_info, list_datasets, load_dataset
 from ad_core.data.base import REPO_ROOT, Dataset
-from ad_core.detectors import available_detectors, get_detector_class
-from ad_core.detectors.base import Detector, ParamSpec
+from ad_core.detectors import available_detectors, get_detector_class, make_detector
+from ad_core.detectors.base import Detector
 from ad_core.errors import UnknownNameError, UserError, did_you_mean
 from ad_core.experiment import ExperimentSpec
+from ad_core.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobSnapshot
+from ad_core.reference import Reference, references_for
 from ad_core.runs import Run, delete_run, list_runs, load_run
-from ad_core.tasks import TASK_KINDS, TESTBED_GENERATORS, Task, build_task
+from ad_core.tasks import TASK_KINDS, TESTBED_GENERATORS, build_task
+
+__all__ = ["CANCELLED", "DONE", "FAILED", "QUEUED", "RUNNING", "TASK_KINDS", "TESTBED_GENERATORS",
+           "Explanation", "FitReport", "JobSnapshot", "ParamSpec", "Reference", "Run",
+           "references_for"]
 
 RESULTS_DIR = REPO_ROOT / "docs" / "results"
 TASK_TITLES = {"one-vs-rest": "One class vs the rest",
@@ -153,12 +164,8 @@ def class_samples(ds: Dataset, per_class: int = 8, seed: int = 0,
 
 def build_choice_task(choice: DataChoice) -> Task:
     """The task the choice describes (clear :class:`UserError` when it cannot be built)."""
-    try:
-        return build_task(load(choice.dataset), choice.task, choice.normal, choice.seed,
-                          **choice.task_options())
-    except ModuleNotFoundError as e:  # e.g. the augmentation catalogue for the testbed
-        raise UserError(f"This task needs a part of Anomaly Lab that is not installed yet "
-                        f"({e.name}); choose another task.") from None
+    return build_task(load(choice.dataset), choice.task, choice.normal, choice.seed,
+                      **choice.task_options())
 
 
 def kind_samples(task: Task, per_kind: int = 8) -> tuple[np.ndarray, list[str]]:
@@ -247,8 +254,6 @@ def quickstart_spec() -> ExperimentSpec:
 
 def start_training(spec: ExperimentSpec, owner: str, label: str | None = None) -> str:
     """Queue a training job for ``owner``; returns the job id (checks names before queueing)."""
-    from ad_core.detectors import make_detector
-
     make_detector(spec.detector, spec.preset, **spec.params)  # unknown names → clear error now
     if spec.task not in TASK_KINDS:
         raise UnknownNameError(f"Unknown task {spec.task!r}. {did_you_mean(spec.task, TASK_KINDS)}")
@@ -263,17 +268,17 @@ def start_quickstart(owner: str) -> str:
     return start_training(spec, owner, label=f"Quick start: {jobs.describe_spec(spec)}")
 
 
-def list_jobs(owner: str, active_only: bool = False) -> list[jobs.JobSnapshot]:
+def list_jobs(owner: str, active_only: bool = False) -> list[JobSnapshot]:
     """``owner``'s jobs, oldest first."""
     return jobs.get_manager().list(owner, active_only)
 
 
-def job(job_id: str, owner: str) -> jobs.JobSnapshot:
+def job(job_id: str, owner: str) -> JobSnapshot:
     """One of ``owner``'s jobs."""
     return jobs.get_manager().snapshot(job_id, owner)
 
 
-def cancel_job(job_id: str, owner: str) -> jobs.JobSnapshot:
+def cancel_job(job_id: str, owner: str) -> JobSnapshot:
     """Stop one of ``owner``'s jobs (queued: dropped; running: stops at the next step)."""
     return jobs.get_manager().cancel(job_id, owner)
 
@@ -323,13 +328,85 @@ def run_row(r: Run) -> dict[str, Any]:
 
 
 def run_history(r: Run) -> dict[str, list]:
-    """The detector's training curves (``history_``) stored with the run; ``{}`` if none."""
+    """The detector's training curves (the flat ``history_`` record) stored with the run."""
+    return dict(r.fit_report().history)
+
+
+def run_fit_report(r: Run) -> FitReport:
+    """The run's typed training record (phases, losses per step/epoch, cancelled, checkpoint)."""
+    return r.fit_report()
+
+
+def run_explanation(r: Run) -> Explanation:
+    """The run's stored ``explain()`` artefacts; ask it what exists (``has``/``available``)."""
+    return r.explanation()
+
+
+def run_metrics(r: Run) -> dict[str, Any]:
+    """The run's metrics; AUROC/AUPR/F1/per-kind AUROC computed from its scores when an older run
+    did not store them."""
+    met = dict(r.metrics)
+    sc = r.scores
+    if "test" not in sc or "test_y" not in sc:
+        return met
+    s, y = sc["test"].astype(float), sc["test_y"].astype(int)
+    met.setdefault("auroc", M.auroc(y, s))
+    met.setdefault("aupr", M.aupr(y, s))
+    met.setdefault("f1", M.f1_at_contamination(y, s))
+    if not met.get("per_kind_auroc"):
+        kind = sc["test_kind"].astype(str) if "test_kind" in sc else np.where(y == 1, "anomaly",
+                                                                              "normal")
+        met["per_kind_auroc"] = M.per_kind_auroc(kind, s)
+    return met
+
+
+def confusion_at(r: Run, threshold: float) -> dict[str, Any]:
+    """Confusion counts, precision, recall and F1 of the run's test scores at ``threshold``."""
+    sc = r.scores
+    return M.confusion_at(sc["test_y"].astype(int), sc["test"].astype(float), threshold)
+
+
+def score_note(r: Run) -> str:
+    """What the run's detector says about its score's sign/meaning (e.g. GeoTrans's negated
+    normality); ``""`` when nothing needs saying."""
     try:
-        meta = json.loads((r.path / "detector" / "detector.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    hist = meta.get("history")
-    return hist if isinstance(hist, dict) else {}
+        return get_detector_class(str(r.config.get("detector"))).score_note
+    except UserError:
+        return ""
+
+
+def run_previews(r: Run) -> tuple[str, ...]:
+    """Previews the run's detector offers beyond its explanation (the DAE: ``augmentations``)."""
+    try:
+        return tuple(get_detector_class(str(r.config.get("detector"))).previews)
+    except UserError:
+        return ()
+
+
+def run_augmentations(r: Run) -> list[str]:
+    """The augmentation names the run's detector was trained with (DAE), if recorded."""
+    params = r.config.get("params_resolved") or r.config.get("params") or {}
+    for k, v in params.items():
+        if "augment" in k and v and not isinstance(v, dict):
+            names = v.split(",") if isinstance(v, str) else list(v)
+            return [str(n).strip() for n in names if str(n).strip() and str(n) != "none"]
+    return []
+
+
+def augmentation_names(modality: str = "image") -> list[str]:
+    """The augmentation catalogue's names that apply to ``modality``."""
+    return list(augment.available(modality))
+
+
+def augmentation_preview(x: np.ndarray, names: list[str], n: int, seed: int
+                         ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Seeded previews of ``names`` applied to the first ``n`` of ``x``: (originals, views)."""
+    import torch
+
+    prev = augment.preview(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), names,
+                           n, seed)
+    originals = prev.pop("original").numpy()
+    return originals, {k: v.numpy() for k, v in prev.items()}
 
 
 def task_key(r: Run) -> str:
@@ -343,6 +420,16 @@ def task_key(r: Run) -> str:
 def projection(r: Run, method: str, seed: int = 0) -> dict[str, Any]:
     """The run's 2-D projection (PCA / t-SNE / UMAP), cached in the run folder."""
     return embed.run_projection(r, method, seed)
+
+
+#: Projection methods, in the page's order, and their titles.
+PROJECTIONS: tuple[str, ...] = tuple(embed.METHODS)
+PROJECTION_TITLES: dict[str, str] = dict(embed.METHOD_TITLES)
+
+
+def projection_warm(method: str) -> bool:
+    """Whether ``method`` answers without a warm-up wait (UMAP compiles once per server)."""
+    return method != "umap" or embed.is_warm()
 
 
 # --------------------------------------------------------------------------- benchmark results
@@ -370,6 +457,82 @@ def benchmark_results(directory: Path | None = None) -> list[ResultFile]:
                                                    for r in rows):
             out.append(ResultFile(p.stem, obj.get("meta") or {}, rows))
     return out
+
+
+# --------------------------------------------------------------------------- teaching demos
+# Computations live in :mod:`ad_core.teaching` (one module per paper), the papers' numbers in
+# :mod:`ad_core.reference`; the Teaching page reaches both through these calls.
+NEUTRAL_APPENDIX = teaching.NEUTRAL_APPENDIX
+AUGMENTATION_PAPER = teaching.AUGMENTATION_PAPER
+AUGMENTATION_RESULTS = teaching.AUGMENTATION_RESULTS
+
+
+def toll_contours(beta: float, steps: int = 400) -> dict[str, Any]:
+    return teaching.toll_contours(beta, steps=steps)
+
+
+def toll_gradient_flow(t_max: float = 1.5) -> dict[str, Any]:
+    return teaching.toll_gradient_flow(t_max=t_max)
+
+
+def lisae_intuition(gamma: float) -> dict[str, Any]:
+    return teaching.lisae_intuition(gamma)
+
+
+def lisae_runs() -> list[Run]:
+    """Saved ``lisae`` runs with phase-1 test scores, newest first."""
+    return teaching.lisae_runs()
+
+
+def lisae_phase_scores(r: Run) -> dict[str, Any]:
+    return teaching.lisae_phase_scores(r)
+
+
+def dcl_tau_curves(taus: Any, k: int = 2) -> dict[str, np.ndarray]:
+    return teaching.dcl_tau_curves(taus, k)
+
+
+def dcl_edge_cases(tau: float, k: int = 2) -> dict[str, float]:
+    return teaching.dcl_edge_cases(tau, k)
+
+
+def neutral_toy(k: int, kind: str, steps: int, tau: float) -> dict[str, Any]:
+    return teaching.neutral_toy(k, kind, steps=steps, tau=tau)
+
+
+def geotrans_intuition(seed: int = 0) -> list[dict[str, Any]]:
+    return teaching.geotrans_intuition(seed)
+
+
+def geotrans_verdicts(rows: list[dict[str, Any]]) -> list[str]:
+    return teaching.geotrans_verdicts(rows)
+
+
+def decode_frames(row: dict[str, Any]) -> np.ndarray:
+    return teaching.decode_frames(row)
+
+
+def augmentation_live(augmentations: list[str], widths: list[float], normal: str
+                      ) -> dict[str, Any]:
+    return teaching.augmentation_live(augmentations, widths, normal)
+
+
+def relative_auroc(results: dict[str, Any]) -> list[dict[str, Any]]:
+    return teaching.relative_auroc(results)
+
+
+def teaching_results_path(name: str) -> Path:
+    """Where a cached teaching result lives (``docs/results/<name>.json``)."""
+    from ad_core.teaching import common
+
+    return common.results_path(name)
+
+
+def teaching_results(name: str) -> dict[str, Any] | None:
+    """A cached teaching result, or None when it has not been generated."""
+    from ad_core.teaching import common
+
+    return common.load_results(name)
 
 
 # --------------------------------------------------------------------------- sweeps (issue 12)

@@ -17,61 +17,16 @@ Protocols:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from ad_core.contracts import NegativesRequest, Task
 from ad_core.data.base import Dataset
 from ad_core.errors import BadDataError, BadParameterError, UnknownNameError, did_you_mean
 
 TASK_KINDS = ("one-vs-rest", "testbed", "negatives")
 TESTBED_GENERATORS = ("flip", "cutout", "invert")
-
-
-@dataclass(frozen=True)
-class Task:
-    """One train/validation/test split for anomaly detection.
-
-    ``test_y`` is 1 for anomalies; ``test_kind`` names each test item's kind ("normal", the
-    anomaly's class name, or the anomaly generator's name); ``test_index`` is the item's row in the
-    dataset (or the row of the normal image it was generated from); ``test_class`` its class id.
-    """
-
-    kind: str
-    dataset: str
-    modality: str
-    normal: tuple[str, ...]
-    train_x: torch.Tensor
-    val_x: torch.Tensor
-    test_x: torch.Tensor
-    test_y: np.ndarray
-    test_kind: np.ndarray
-    test_index: np.ndarray
-    test_class: np.ndarray
-    seed: int
-    description: str
-    class_names: tuple[str, ...] = ()
-    feature_names: tuple[str, ...] | None = None
-    negatives_x: torch.Tensor | None = None
-    negatives_source: str | None = None
-    train_index: np.ndarray | None = None
-    options: dict = field(default_factory=dict)
-    dataset_stats: dict | None = None
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return tuple(self.train_x.shape[1:])
-
-    @property
-    def contamination(self) -> float:
-        """Fraction of anomalies in the test set."""
-        return float(np.mean(self.test_y))
-
-    def spec(self) -> dict:
-        """JSON-able description sufficient to rebuild this task with :func:`build_task`."""
-        return {"kind": self.kind, "dataset": self.dataset, "normal": list(self.normal),
-                "seed": self.seed, "options": dict(self.options)}
 
 
 def _rng(seed: int) -> np.random.Generator:
@@ -373,3 +328,49 @@ def build_task(ds: Dataset, kind: str, normal: Sequence[str | int] | str | int, 
         raise UnknownNameError(f"Unknown task {kind!r}. {did_you_mean(kind, list(builders))}")
     options = {k: v for k, v in options.items() if v is not None}
     return builders[kind](ds, normal, seed, **options)
+
+
+def labelled_anomalies(task: Task, n_anomalies: int, seed: int) -> torch.Tensor:
+    """Held-out anomalies for ``selection=labelled_val``: images of the non-normal classes taken
+    from the dataset's *training* split (the rows the task's test set never uses).
+
+    Raises :class:`BadParameterError` when the task's protocol leaves no such rows (tables under the
+    ODDS protocol put every anomaly in the test set; testbed anomalies are generated).
+    """
+    from ad_core.data import load_dataset
+
+    if task.kind not in ("one-vs-rest", "negatives") or task.modality != "image":
+        raise BadParameterError("selection=labelled_val needs an image one-vs-rest task: other "
+                                "protocols have no labelled anomalies outside the test set.")
+    ds = load_dataset(task.dataset)
+    train_rows, _ = train_test_rows(ds, task.seed, float(task.options.get("test_fraction", 0.2)))
+    y = ds.y.numpy()
+    normal_ids = [list(ds.class_names).index(c) for c in task.normal]
+    rows = train_rows[~np.isin(y[train_rows], normal_ids)]
+    test_rows = set(np.asarray(task.test_index).tolist())
+    rows = np.array([r for r in rows if r not in test_rows], dtype=np.int64)
+    if len(rows) == 0:
+        raise BadParameterError("selection=labelled_val found no anomalies outside the test set.")
+    rng = np.random.default_rng(seed + 4242)
+    take = np.sort(rng.choice(rows, size=min(int(n_anomalies), len(rows)), replace=False))
+    return ds.x[torch.from_numpy(take)]
+
+
+def resolve_negatives(task: Task, request: NegativesRequest) -> tuple[torch.Tensor, str]:
+    """The negatives a detector asked for (:class:`~ad_core.contracts.NegativesRequest`) and a
+    label of where they came from; deterministic in ``request.seed``."""
+    from ad_core.augment import synthetic_negatives
+
+    if request.kind == "labelled-anomalies":
+        return labelled_anomalies(task, request.n, request.seed), "labelled training-split anomalies"
+    if request.kind == "task-or-strokes" and task.negatives_x is not None:
+        return task.negatives_x.float(), task.negatives_source or "task negatives"
+    if request.kind == "augmented-normals":
+        gen = torch.Generator().manual_seed(int(request.seed) + 17)
+        return synthetic_negatives(task.train_x, gen).float(), AUGMENTED_NORMALS
+    if request.kind not in ("task-or-strokes", "strokes"):
+        raise BadParameterError(f"Unknown kind of negatives {request.kind!r}.")
+    if task.modality != "image":
+        raise BadDataError("This table has no negatives: LIS-AE on tables needs a "
+                           "negative-data split (task=negatives) with negative classes.")
+    return stroke_negatives(task.train_x.shape[1:], int(request.seed)).float(), strokes_source()

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ad_core.detectors.base import NullMonitor, TrainingMonitor
+from ad_core.contracts import NullMonitor, TrainingMonitor
 from ad_core.device import autocast
 from ad_core.errors import BadDataError, BadParameterError
 
@@ -203,6 +203,7 @@ def fit_loop(
         res.best_value = hist[pre + "val"][-1] if hist[pre + "val"] else math.nan
     hist[pre + "best_step"] = [res.best_step]
     hist[pre + "cancelled"] = [bool(res.cancelled)]
+    hist[pre + "steps_per_epoch"] = [int(steps_per_epoch)]
     monitor.on_end()
     return res
 

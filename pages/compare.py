@@ -10,7 +10,6 @@ import pandas as pd
 import streamlit as st
 
 from ad_core import services
-from ad_core.reference import references_for
 from ad_core.viz.compare import (
     fidelity_frame,
     metric_bars,
@@ -53,7 +52,7 @@ with tab_runs:
               key=f"cmp-bars-{metric}", filename="runs-same-task")
         dataset = groups[key][0].config.get("dataset", "")
         normal = groups[key][0].config.get("normal", [])
-        refs = [ref for d in df["detector"].unique() for ref in references_for(dataset, d)]
+        refs = [ref for d in df["detector"].unique() for ref in services.references_for(dataset, d)]
         if refs:
             st.markdown("**Papers' numbers for these detectors** (AUROC %, one-vs-rest)")
             ref_df = pd.DataFrame([{
@@ -172,7 +171,7 @@ with tab_bench:
     ref_blocks = []
     for v in variants:
         det = next(r["detector"] for r in rows if variant(r) == v)
-        refs = references_for(ds_name, det)
+        refs = services.references_for(ds_name, det)
         if refs and v in table.columns:
             ref_blocks.append((v, reference_table(table[v], refs)))
     if ref_blocks:
@@ -180,6 +179,6 @@ with tab_bench:
         for v, t in ref_blocks:
             st.markdown(f"*{v}*")
             st.dataframe(t)
-        for note in sorted({r.note for v, _ in ref_blocks for r in references_for(ds_name)
+        for note in sorted({r.note for v, _ in ref_blocks for r in services.references_for(ds_name)
                             if r.note}):
             st.caption(note)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from ad_core import services
 from ad_core.viz import contrib as C
 from ui.common import require_run, user_errors
 from ui.views import (
@@ -25,8 +26,8 @@ run = require_run("the Contributions view")
 page_header("Contributions", run)
 
 with user_errors():
-    ex = run.explain
-    if "score_terms" not in ex:
+    ex = services.run_explanation(run)
+    if not ex.has("score_terms"):
         missing(run, "per-term score contributions", "score_terms")
         st.stop()
     terms = ex["score_terms"].astype(float)

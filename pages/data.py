@@ -12,7 +12,6 @@ import streamlit as st
 
 from ad_core import services
 from ad_core.errors import UserError
-from ad_core.tasks import TESTBED_GENERATORS
 from ui.common import chart, data_choice, uploads, user_errors
 
 st.title("Data")
@@ -98,9 +97,9 @@ with c2:
                                    key=gkey, help="Empty = the class after the last normal one, "
                                                   "as in the paper.")
     elif task == "testbed":
-        _init("data_generators", [g for g in choice.generators if g in TESTBED_GENERATORS]
-              or list(TESTBED_GENERATORS))
-        generators = st.multiselect("Generated anomalies", list(TESTBED_GENERATORS),
+        _init("data_generators", [g for g in choice.generators if g in services.TESTBED_GENERATORS]
+              or list(services.TESTBED_GENERATORS))
+        generators = st.multiselect("Generated anomalies", list(services.TESTBED_GENERATORS),
                                     key="data_generators")
 with c3:
     _init("data_seed", int(choice.seed))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ad_core import jobs, services
+from ad_core import services
 from ui.common import (
     fmt_seconds,
     guarded,
     owner,
-    page_exists,
     set_current_run,
     user_errors,
     watch_job,
@@ -50,20 +49,20 @@ if qs:
         except Exception:
             st.session_state.pop("quickstart_job", None)
             return
-        if s.status == jobs.DONE and s.saved:
+        if s.status == services.DONE and s.saved:
             st.session_state.pop("quickstart_job", None)
             set_current_run(s.run_id)
-            target = "pages/scores.py" if page_exists("pages/scores.py") else "pages/train.py"
+            target = "pages/scores.py"
             st.session_state["goto"] = target
             st.rerun(scope="app")
-        elif s.status in (jobs.FAILED, jobs.CANCELLED):
+        elif s.status in (services.FAILED, services.CANCELLED):
             st.error(f"Quick start did not finish: {s.error}")
             if st.button("Dismiss", key="qs-dismiss"):
                 st.session_state.pop("quickstart_job", None)
                 st.rerun(scope="app")
         else:
             pos = services.queue_position(qs)
-            label = (f"Waiting in the queue (position {pos + 1})…" if s.status == jobs.QUEUED
+            label = (f"Waiting in the queue (position {pos + 1})…" if s.status == services.QUEUED
                      else f"Training {s.spec.detector}: step {s.step}/{s.total or '?'} · "
                           f"{fmt_seconds(s.elapsed)} elapsed · ETA {fmt_seconds(s.eta)}")
             st.progress(s.fraction, text=label)

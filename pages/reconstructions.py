@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from ad_core import services
 from ad_core.viz import recon as R
 from ad_core.viz.scores import groups_by_kind, groups_by_label
 from ui.common import require_run, user_errors
@@ -27,8 +28,8 @@ run = require_run("the Reconstructions view")
 page_header("Reconstructions", run)
 
 with user_errors():
-    ex = run.explain
-    if "reconstruction" not in ex or "error_map" not in ex:
+    ex = services.run_explanation(run)
+    if not ex.has("reconstruction", "error_map"):
         missing(run, "reconstructions", "reconstruction")
         st.stop()
     rows = explained_rows(run)
@@ -83,7 +84,7 @@ with user_errors():
                                    hover=test_labels(run, rows)), "toll-terms", run)
 
     st.subheader("LIS-AE: before vs after latent shaping")
-    if "reconstruction_phase1" in ex and "error_map_phase1" in ex:
+    if ex.has("reconstruction_phase1", "error_map_phase1"):
         if is_image(run):
             pos2 = pos if len(pos) else np.arange(min(6, len(rows)))
             per_image2 = st.toggle("Normalise each image separately", False,

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ad_core import metrics as M
+from ad_core import services
 from ad_core.viz import scores as V
 from ad_core.viz.images import image_grid
 from ui.common import require_run, user_errors
-from ui.views import detector_name, is_image, page_header, show_figure, test_labels
+from ui.views import is_image, page_header, show_figure, test_labels
 
 run = require_run("the Scores view")
 page_header("Scores", run)
@@ -28,16 +28,15 @@ with user_errors():
     y = sc["test_y"].astype(int)
     kind = sc["test_kind"].astype(str) if "test_kind" in sc else np.where(y == 1, "anomaly",
                                                                           "normal")
-    met = run.metrics
-    if detector_name(run) == "geotrans":
-        st.info("GeoTrans scores normality (the Dirichlet log-likelihood of the classifier's "
-                "softmax outputs); the anomaly score shown here is the **negated normality**, so "
-                "higher still means more anomalous.")
+    met = services.run_metrics(run)
+    note = services.score_note(run)
+    if note:
+        st.info(note)
 
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("AUROC", f"{met.get('auroc', M.auroc(y, s)):.3f}")
-    m2.metric("AUPR", f"{met.get('aupr', M.aupr(y, s)):.3f}")
-    m3.metric("F1 at contamination", f"{met.get('f1', M.f1_at_contamination(y, s)):.3f}")
+    m1.metric("AUROC", f"{met['auroc']:.3f}")
+    m2.metric("AUPR", f"{met['aupr']:.3f}")
+    m3.metric("F1 at contamination", f"{met['f1']:.3f}")
     m4.metric("Test samples (anomalies)", f"{len(s)} ({int(y.sum())})")
 
     lo, hi = float(s.min()), float(s.max())
@@ -72,7 +71,7 @@ with user_errors():
         show_figure(V.roc_figure(y, s, threshold=t), "roc", run)
     with c2:
         show_figure(V.pr_figure(y, s, threshold=t), "pr", run)
-    conf = M.confusion_at(y, s, t)
+    conf = services.confusion_at(run, t)
     c1, c2 = st.columns([3, 2])
     with c1:
         show_figure(V.confusion_figure(conf, title=f"Confusion matrix at threshold {t:.4g}"),
@@ -113,7 +112,7 @@ with user_errors():
                 st.dataframe(df, hide_index=True)
 
     st.subheader("AUROC per anomaly kind")
-    per_kind = met.get("per_kind_auroc") or M.per_kind_auroc(kind, s)
+    per_kind = met["per_kind_auroc"]
     auc_fmt = {"AUROC": st.column_config.NumberColumn(format="%.3f")}
     c1, c2 = st.columns([2, 3])
     c1.dataframe(pd.DataFrame({"anomaly kind": list(per_kind),

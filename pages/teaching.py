@@ -1,8 +1,9 @@
 """Teaching demos: why each method works, as small interactive figures (issue 6).
 
-Thin page: all computation is in :mod:`ad_core.teaching`, all figures in
-:mod:`ad_core.viz.teaching`. Heavy parts (GeoTrans training, DAE training) come from cached JSON
-under ``docs/results/`` and are recomputed only on a button press.
+Thin page: all computation is in :mod:`ad_core.teaching` (reached through
+:mod:`ad_core.services`), all figures in :mod:`ad_core.viz.teaching`. Heavy parts (GeoTrans
+training, DAE training) come from cached JSON under ``docs/results/`` and are recomputed only on
+a button press.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ad_core import teaching as T
+from ad_core import services
 from ad_core.errors import UserError
 from ad_core.viz import teaching as V
 from ui.common import chart, user_errors
@@ -22,39 +23,39 @@ from ui.common import chart, user_errors
 # ------------------------------------------------------------------------------------ caching
 @st.cache_data(show_spinner=False, max_entries=64)
 def toll_panel(beta: float, steps: int) -> dict[str, Any]:
-    return T.toll_contours(beta, steps=steps)
+    return services.toll_contours(beta, steps=steps)
 
 
 @st.cache_data(show_spinner=False)
 def toll_flow(t_max: float) -> dict[str, Any]:
-    return T.toll_gradient_flow(t_max=t_max)
+    return services.toll_gradient_flow(t_max=t_max)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def lisae_data(gamma: float) -> dict[str, Any]:
-    return T.lisae_intuition(gamma)
+    return services.lisae_intuition(gamma)
 
 
 @st.cache_data(show_spinner=False)
 def dcl_curves(k: int) -> dict[str, np.ndarray]:
-    return T.dcl_tau_curves(np.geomspace(0.05, 10, 60), k)
+    return services.dcl_tau_curves(np.geomspace(0.05, 10, 60), k)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def neutral_toy(k: int, kind: str, steps: int, tau: float) -> dict[str, Any]:
-    return T.neutral_toy(k, kind, steps=steps, tau=tau)
+    return services.neutral_toy(k, kind, steps=steps, tau=tau)
 
 
 def cached_results(name: str) -> dict[str, Any] | None:
     """A results JSON, re-read only when the file changes."""
-    p = T.results_path(name)
+    p = services.teaching_results_path(name)
     return _read_results(name, p.stat().st_mtime if p.exists() else 0.0)
 
 
 @st.cache_data(show_spinner=False)
 def _read_results(name: str, mtime: float) -> dict[str, Any] | None:
     # ``mtime`` is part of the cache key: a regenerated file is read again.
-    return T.load_results(name)
+    return services.teaching_results(name)
 
 
 def source(text: str) -> None:
@@ -130,7 +131,7 @@ def lisae_demo() -> None:
     st.markdown("**The same effect on a trained LIS-AE** (phase-1 vs phase-2 test errors of a "
                 "saved `lisae` run):")
     try:
-        runs = T.lisae_runs()
+        runs = services.lisae_runs()
     except (OSError, ValueError, UserError) as e:
         st.warning(f"Could not list the saved runs: {e}")
         runs = []
@@ -142,7 +143,7 @@ def lisae_demo() -> None:
     titles = {r.run_id: r.title for r in runs}
     rid = st.selectbox("LIS-AE run", list(titles), format_func=titles.get, key="lisae_run")
     try:
-        ph = T.lisae_phase_scores(next(r for r in runs if r.run_id == rid))
+        ph = services.lisae_phase_scores(next(r for r in runs if r.run_id == rid))
     except UserError as e:
         st.error(str(e))
         return
@@ -166,7 +167,7 @@ def geotrans_demo() -> None:
     if st.button("Recompute the three experiments (mnist5k, quick preset; about 3 minutes each "
                  "on 2 busy CPU cores)", key="geo_recompute"):
         with st.spinner("Training three GeoTrans classifiers …"), user_errors():
-            rows = T.geotrans_intuition(int(seed))
+            rows = services.geotrans_intuition(int(seed))
             st.session_state[f"geo_rows_{seed}"] = rows
     if rows:
         chart(V.paper_comparison_figure([r["experiment"] for r in rows],
@@ -177,7 +178,7 @@ def geotrans_demo() -> None:
                                                       "n_train", "n_test", "n_anomalies",
                                                       "seconds")} for r in rows]).round(3),
                      hide_index=True)
-        for line in T.geotrans_verdicts(rows):
+        for line in services.geotrans_verdicts(rows):
             st.markdown(f"- {line}")
         if cache and rows is cache["rows"]:
             st.caption(f"Cached by `{cache['meta'].get('command')}` on "
@@ -200,7 +201,7 @@ def geotrans_demo() -> None:
         cols = st.columns(len(mrows))
         for col, r in zip(cols, mrows):
             with col:
-                chart(V.morph_figure(T.decode_frames(r), r["normality"],
+                chart(V.morph_figure(services.decode_frames(r), r["normality"],
                                                r["steps"], f"start {r['start']}, normal "
                                                            f"{r['normal']}", height=330),
                                 key=f"geo_morph_{r['start']}")
@@ -220,8 +221,8 @@ def neutral_demo() -> None:
     with c2:
         tau = st.select_slider("temperature τ", [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0], 1.0,
                                key="neutral_tau")
-        vals = T.dcl_edge_cases(float(tau))
-        paper = T.NEUTRAL_APPENDIX if tau == 1.0 else {}
+        vals = services.dcl_edge_cases(float(tau))
+        paper = services.NEUTRAL_APPENDIX if tau == 1.0 else {}
         st.dataframe(pd.DataFrame([{"case": k, "DCL (ours)": f"{v:.3f}",
                                     "appendix (τ = 1)": f"{paper[k]:.3f}" if k in paper else "—"}
                                    for k, v in vals.items()]), hide_index=True)
@@ -259,10 +260,10 @@ def augmentation_demo() -> None:
         "unless the anomaly is *unlike* anything it learned to undo. On the controlled testbed "
         "(normals vs vertically flipped, CutOut and inverted copies) we compare each DAE's "
         "AUROC with the plain AE's: a ratio above 1 means the augmentation helped.")
-    st.info(T.AUGMENTATION_PAPER)
-    res = cached_results(T.AUGMENTATION_RESULTS)
+    st.info(services.AUGMENTATION_PAPER)
+    res = cached_results(services.AUGMENTATION_RESULTS)
     if res is None:
-        st.warning(f"No benchmark results yet: `docs/results/{T.AUGMENTATION_RESULTS}.json` does "
+        st.warning(f"No benchmark results yet: `docs/results/{services.AUGMENTATION_RESULTS}.json` does "
                    "not exist. Run `python -m ad_core.benchmarks.augmentation`, or compute a small "
                    "subset live below.")
     else:
@@ -272,12 +273,7 @@ def augmentation_demo() -> None:
                    f"{len(res['rows'])} rows{done}. {meta.get('notes', '')}")
         _show_relative(res, "bench")
     with st.expander("Recompute a small subset live (mnist5k, quick preset, one normal class)"):
-        try:
-            from ad_core.augment import available
-
-            names = [a for a in available("image") if a != "none"]
-        except ImportError:
-            names = ["crop", "rotate", "flip", "cutout", "blur", "noise", "invert"]
+        names = [a for a in services.augmentation_names("image") if a != "none"]
         c = st.columns(3)
         augs = c[0].multiselect("augmentations", names, ["cutout", "rotate"], key="aug_pick")
         normal = c[1].selectbox("normal digit", [str(i) for i in range(10)], key="aug_normal")
@@ -287,7 +283,7 @@ def augmentation_demo() -> None:
         if st.button(f"Train {n + 1} models (plain AE + {n} DAEs; roughly 15 s each on 2 CPU "
                      "cores)", key="aug_run", disabled=not n):
             with st.spinner("Training …"), user_errors():
-                st.session_state["aug_live"] = T.augmentation_live(augs, widths, normal)
+                st.session_state["aug_live"] = services.augmentation_live(augs, widths, normal)
         live = st.session_state.get("aug_live")
         if live:
             _show_relative(live, "live")
@@ -299,7 +295,7 @@ def augmentation_demo() -> None:
 
 
 def _show_relative(results: dict[str, Any], key: str) -> None:
-    rel = T.relative_auroc(results)
+    rel = services.relative_auroc(results)
     if not rel:
         st.warning("These results hold no pair of a DAE and the plain AE (augmentation 'none') "
                    "on the same testbed task, so no relative AUROC can be computed.")

@@ -8,8 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from ad_core import jobs, services
-from ad_core.detectors.base import ParamSpec
+from ad_core import services
 from ad_core.viz.compare import runs_frame
 from ad_core.viz.training import loss_curve
 from ui.common import (
@@ -20,7 +19,6 @@ from ui.common import (
     fmt_seconds,
     guarded,
     owner,
-    page_exists,
     set_current_run,
     unwatch_job,
     user_errors,
@@ -48,7 +46,7 @@ chosen = st.multiselect("Detectors", list(dets), key="train_detectors",
                              "after another (one at a time, in order).")
 
 
-def param_widget(det: str, preset: str, p: ParamSpec, value: Any) -> Any:
+def param_widget(det: str, preset: str, p: services.ParamSpec, value: Any) -> Any:
     """One hyperparameter's input, built from its :class:`ParamSpec` (range, choices, help)."""
     key = f"p-{det}-{preset}-{p.name}"
     rng = "" if p.low is None and p.high is None else f" Range: {p.low} … {p.high}."
@@ -125,7 +123,7 @@ any_active = bool(services.list_jobs(owner(), active_only=True))
 
 def _open(run_id: str) -> None:
     set_current_run(run_id)
-    st.session_state["goto"] = "pages/scores.py" if page_exists("pages/scores.py") else None
+    st.session_state["goto"] = "pages/scores.py"
 
 
 @st.fragment(run_every=1.0 if any_active else None)
@@ -142,8 +140,8 @@ def jobs_panel() -> None:
     for s in reversed(snaps):
         with st.container(border=True):
             head, btn = st.columns([5, 1], vertical_alignment="center")
-            icon = {jobs.DONE: "✅", jobs.FAILED: "❌", jobs.CANCELLED: "⏹️",
-                    jobs.RUNNING: "⏳", jobs.QUEUED: "🕒"}[s.status]
+            icon = {services.DONE: "✅", services.FAILED: "❌", services.CANCELLED: "⏹️",
+                    services.RUNNING: "⏳", services.QUEUED: "🕒"}[s.status]
             head.markdown(f"{icon} **{s.label}** — {s.status}")
             if s.active:
                 if btn.button("Stop", key=f"stop-{s.job_id}", icon=":material/stop:"):
@@ -159,11 +157,11 @@ def jobs_panel() -> None:
                     services.forget_job(s.job_id, owner())
                     unwatch_job(s.job_id)
                     st.rerun(scope="app")
-            if s.status == jobs.QUEUED:
+            if s.status == services.QUEUED:
                 pos = services.queue_position(s.job_id)
                 st.progress(0.0, text=f"Waiting in the queue (position "
                                       f"{(pos or 0) + 1}); one job trains at a time.")
-            elif s.status == jobs.RUNNING:
+            elif s.status == services.RUNNING:
                 phase = f" (phase {s.phase})" if s.phase > 1 else ""
                 st.progress(s.fraction, text=f"step {s.step}/{s.total or '?'}{phase} · "
                                              f"{fmt_seconds(s.elapsed)} elapsed · "
@@ -172,7 +170,7 @@ def jobs_panel() -> None:
                 msg = (f"AUROC {s.result['auroc']:.3f} · " if "auroc" in s.result else "")
                 st.caption(f"{msg}{fmt_seconds(s.elapsed)} · run `{s.run_id}`"
                            + (f" · {s.error}" if s.error else ""))
-                if s.status == jobs.FAILED:
+                if s.status == services.FAILED:
                     st.error(s.error)
             if len(s.losses) > 1:
                 st.plotly_chart(loss_curve(s.steps, s.losses,

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from ad_core import services
 from ad_core.viz import transforms as T
 from ui.common import require_run, user_errors
 from ui.views import (
-    detector_name,
     explained_rows,
     is_image,
     missing,
@@ -26,21 +26,12 @@ run = require_run("the Transformations view")
 page_header("Transformations", run)
 
 
-def run_augmentations() -> list[str]:
-    """The augmentation names the run's detector was trained with (DAE), if recorded."""
-    params = run.config.get("params_resolved") or run.config.get("params") or {}
-    for k, v in params.items():
-        if "augment" in k and v:
-            names = v.split(",") if isinstance(v, str) else list(v)
-            return [str(n).strip() for n in names if str(n).strip() and str(n) != "none"]
-    return []
-
-
 with user_errors():
-    ex = run.explain
+    ex = services.run_explanation(run)
+    previews = services.run_previews(run)
     rows = explained_rows(run)
     x_all = run.test_x()
-    if "views" in ex:
+    if ex.has("views"):
         views = ex["views"]
         names = [str(n) for n in ex.get("view_names", [f"T{k}" for k in range(views.shape[1])])]
         st.subheader("GeoTrans: transformed views" if "view_confidence" in ex else
@@ -80,27 +71,22 @@ with user_errors():
                                        original=original, value_title=what,
                                        title=f"{what[0].upper()}{what[1:]} per feature · {labels[p]}"),
                         "feature-bars", run)
-    elif detector_name(run) != "dae":
+    elif "augmentations" not in previews:
         missing(run, "transformations", "views")
 
-    if detector_name(run) == "dae" and is_image(run):
-        from ad_core import augment
-
+    if "augmentations" in previews and is_image(run):
         st.subheader("DAE: augmentation previews")
         st.caption("The catalogue's augmentations applied to a few of this run's test images "
                    "(seeded, so the same seed gives the same preview).")
-        trained = [n for n in run_augmentations() if n in augment.available("image")]
+        catalogue = services.augmentation_names("image")
+        trained = [n for n in services.run_augmentations(run) if n in catalogue]
         c1, c2, c3 = st.columns([4, 1, 1])
-        chosen = c1.multiselect("Augmentations", list(augment.available("image")),
-                                default=trained or list(augment.available("image"))[:4],
+        chosen = c1.multiselect("Augmentations", catalogue, default=trained or catalogue[:4],
                                 key="tr-aug")
         n = int(c2.number_input("Images", 1, 12, 6, key="tr-aug-n"))
         seed = int(c3.number_input("Seed", 0, 10_000, 0, key="tr-aug-seed"))
         if chosen and len(x_all):
-            import torch
-
             pick = np.linspace(0, len(x_all) - 1, n).round().astype(int)
-            prev = augment.preview(torch.from_numpy(x_all[pick]), chosen, n, seed)
-            originals = prev.pop("original").numpy()
-            show_figure(T.augmentation_table(originals, {k: v.numpy() for k, v in prev.items()},
-                                             test_labels(run, pick)), "augment-preview", run)
+            originals, prev = services.augmentation_preview(x_all[pick], chosen, n, seed)
+            show_figure(T.augmentation_table(originals, prev, test_labels(run, pick)),
+                        "augment-preview", run)

@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from ad_core import services
 from ad_core.errors import UserError
-from ad_core.runs import Run, load_run
+from ad_core.services import Run
 
 
 def current_run_id() -> str | None:
@@ -39,7 +40,7 @@ def current_run() -> Run | None:
     if not rid:
         return None
     try:
-        return load_run(rid)
+        return services.run(rid)
     except UserError as e:
         st.warning(f"{e} Pick another run in the sidebar.")
         return None
@@ -175,13 +176,6 @@ def download_csv(df, filename: str, label: str = "Download table (CSV)", key: st
     st.download_button(label, data=lambda: df.to_csv(index=False), file_name=f"{filename}.csv",
                        mime="text/csv", key=key or f"{filename}-csv", on_click="ignore",
                        icon=":material/download:")
-
-
-def page_exists(path: str) -> bool:
-    """Whether a page file is present (other pages may not be written yet)."""
-    from pathlib import Path
-
-    return (Path(__file__).resolve().parent.parent / path).exists()
 
 
 def fmt_seconds(s: float | None) -> str:

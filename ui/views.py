@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from ad_core.runs import Run
+from ad_core.services import Run
 from ui.common import chart
 
 #: Which detectors produce which artefacts (docs/ARTIFACTS.md), for the "try …" hints.

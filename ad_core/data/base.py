@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,3 +108,22 @@ def validate_arrays(x: torch.Tensor, y: torch.Tensor, modality: str, name: str) 
         bad = int((~torch.isfinite(x)).any(dim=tuple(range(1, x.ndim))).sum())
         raise BadDataError(f"Dataset {name!r}: {bad} samples contain NaN or infinite values; "
                            "remove or impute them first.")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the registry knows about a dataset before loading it.
+
+    ``available(root)`` says whether it can be loaded here right now (embedded, or files on disk);
+    ``files_hint`` tells a user which files to place under ``data_root()/<folder>``.
+    """
+
+    name: str
+    modality: str
+    description: str
+    loader: Callable[[Path], Dataset]
+    available: Callable[[Path], bool]
+    class_names: tuple[str, ...] | None = None
+    embedded: bool = False
+    files_hint: str = ""
+    online: str = ""  # how it is fetched when a network is there ("" = never)

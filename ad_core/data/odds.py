@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ad_core.data.base import Dataset, data_root
-from ad_core.data.registry import DatasetInfo, register
+from ad_core.data.base import Dataset, DatasetInfo, data_root
 from ad_core.errors import BadDataError, DatasetUnavailableError
 
 CLASS_NAMES = ("inlier", "outlier")
@@ -77,28 +76,24 @@ def _available(stem: str) -> Callable[[Path], bool]:
     return lambda root: (odds_folder(root) / f"{stem}.mat").is_file()
 
 
-def register_odds(name: str, stem: str, description: str) -> None:
-    """Register ``data_root()/odds/<stem>.mat`` as dataset ``name``."""
-    register(DatasetInfo(name, "tabular", description, _load(name, stem), _available(stem),
-                         CLASS_NAMES, files_hint=f"odds/{stem}.mat",
-                         online="odds.cs.stonybrook.edu (manual download)"))
+def odds_table(name: str, stem: str, description: str) -> DatasetInfo:
+    """The registry entry of ``data_root()/odds/<stem>.mat`` as dataset ``name``."""
+    return DatasetInfo(name, "tabular", description, _load(name, stem), _available(stem),
+                       CLASS_NAMES, files_hint=f"odds/{stem}.mat",
+                       online="odds.cs.stonybrook.edu (manual download)")
 
 
-def register_folder(root: Path | None = None) -> list[str]:
-    """Register every other ``<name>.mat`` in the ODDS folder as ``odds_<name>``; returns the names."""
+def folder_tables(root: Path | None = None) -> list[DatasetInfo]:
+    """Every other ``<name>.mat`` in the ODDS folder, as ``odds_<name>``."""
     folder = odds_folder(root)
-    names: list[str] = []
     if not folder.is_dir():
-        return names
-    for p in sorted(folder.glob("*.mat")):
-        if p.stem in KNOWN or not re.fullmatch(r"[A-Za-z0-9_\-]+", p.stem):
-            continue
-        name = f"odds_{p.stem.lower()}"
-        register_odds(name, p.stem, f"ODDS table {p.name} (found in the data folder)")
-        names.append(name)
-    return names
+        return []
+    return [odds_table(f"odds_{p.stem.lower()}", p.stem,
+                       f"ODDS table {p.name} (found in the data folder)")
+            for p in sorted(folder.glob("*.mat"))
+            if p.stem not in KNOWN and re.fullmatch(r"[A-Za-z0-9_\-]+", p.stem)]
 
 
-for _name, _desc in KNOWN.items():
-    register_odds(_name, _name, _desc)
-register_folder()
+def datasets() -> list[DatasetInfo]:
+    """The known ODDS tables, then the others found in the data folder when first read."""
+    return [odds_table(n, n, d) for n, d in KNOWN.items()] + folder_tables()

@@ -1,58 +1,50 @@
 """The dataset registry: names → loaders, with an honest "available here?" check.
 
-Loader modules register themselves with :func:`register`; :func:`load_dataset` also accepts the
-user's own data as ``csv:PATH`` and ``images:PATH``.
+The registry is written out here: each loader module lists its datasets (``DATASETS``, or
+``datasets()`` where the list depends on the data folder) and nothing registers itself at import.
+:func:`load_dataset` also accepts the user's own data as ``csv:PATH`` and ``images:PATH``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from ad_core.data.base import Dataset, data_root
+from ad_core.data import embedded, kdd, odds, torchvision_sets
+from ad_core.data.base import Dataset, DatasetInfo, data_root
+from ad_core.data.user import load_csv, load_image_folder
 from ad_core.errors import UnknownNameError, did_you_mean
 
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What the registry knows about a dataset before loading it.
-
-    ``available(root)`` says whether it can be loaded here right now (embedded, or files on disk);
-    ``files_hint`` tells a user which files to place under ``data_root()/<folder>``.
-    """
-
-    name: str
-    modality: str
-    description: str
-    loader: Callable[[Path], Dataset]
-    available: Callable[[Path], bool]
-    class_names: tuple[str, ...] | None = None
-    embedded: bool = False
-    files_hint: str = ""
-    online: str = ""  # how it is fetched when a network is there ("" = never)
+__all__ = ["DatasetInfo", "dataset_info", "list_datasets", "load_dataset", "register",
+           "register_odds_folder"]
 
 
 _REGISTRY: dict[str, DatasetInfo] = {}
 
 
 def register(info: DatasetInfo) -> DatasetInfo:
-    """Add a dataset to the registry (loader modules call this at import)."""
+    """Add a dataset to the registry at run time (e.g. tables found in a folder)."""
+    _ensure_loaded()
     _REGISTRY[info.name] = info
     return info
 
 
-def _ensure_loaded() -> None:
-    # Importing the loader modules registers their datasets.
-    from ad_core.data import embedded  # noqa: F401
+def register_odds_folder(root: Path | None = None) -> list[str]:
+    """Register every other ``<name>.mat`` in ``root``'s ODDS folder as ``odds_<name>``; returns
+    the names."""
+    infos = odds.folder_tables(root)
+    for info in infos:
+        register(info)
+    return [i.name for i in infos]
 
-    for mod in ("torchvision_sets", "odds", "kdd"):
-        try:
-            __import__(f"ad_core.data.{mod}")
-        except ModuleNotFoundError as e:  # a loader module not written yet
-            if e.name != f"ad_core.data.{mod}":
-                raise
+
+def _ensure_loaded() -> None:
+    """Fill the registry once, from the loader modules' lists (the order is the listing's)."""
+    if _REGISTRY:
+        return
+    for info in (*embedded.DATASETS, *torchvision_sets.DATASETS, *odds.datasets(),
+                 *kdd.DATASETS):
+        _REGISTRY[info.name] = info
 
 
 def list_datasets() -> list[DatasetInfo]:
@@ -84,12 +76,8 @@ def load_dataset(name: str, root: str | Path | None = None, **options) -> Datase
 def _load_cached(name: str, root: str, options: tuple) -> Dataset:
     opts = dict(options)
     if name.startswith("csv:"):
-        from ad_core.data.user import load_csv
-
         return load_csv(name[4:], **opts)
     if name.startswith("images:"):
-        from ad_core.data.user import load_image_folder
-
         return load_image_folder(name[7:], **opts)
     info = dataset_info(name)
     return info.loader(Path(root))

@@ -37,8 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ad_core.data.base import Dataset
-from ad_core.data.registry import DatasetInfo, register
+from ad_core.data.base import Dataset, DatasetInfo
 from ad_core.errors import BadDataError, DatasetUnavailableError
 
 DOWNLOAD_ENV = "ANOMALY_LAB_DOWNLOAD"
@@ -371,32 +370,35 @@ def _omniglot_available(root: Path) -> bool:
     return folder.is_dir() and next(folder.glob("*/*/*.png"), None) is not None
 
 
-register(DatasetInfo(
-    "mnist", "image", "MNIST handwritten digits (70,000, 28×28)", load_mnist,
-    _idx_available("mnist", "MNIST"), DIGITS,
-    files_hint="mnist/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]",
-    online="torchvision.datasets.MNIST"))
-register(DatasetInfo(
-    "fashion_mnist", "image", "Fashion-MNIST clothing (70,000, 28×28)", load_fashion_mnist,
-    _idx_available("fashion_mnist", "FashionMNIST"), FASHION_CLASSES,
-    files_hint="fashion_mnist/FashionMNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]",
-    online="torchvision.datasets.FashionMNIST"))
-register(DatasetInfo(
-    "cifar10", "image", "CIFAR-10 (60,000, 32×32 RGB)", load_cifar10,
-    lambda root: not _missing(root / "cifar10" / "cifar-10-batches-py", CIFAR10_FILES),
-    CIFAR10_CLASSES, files_hint="cifar10/cifar-10-batches-py/{data_batch_1..5,test_batch}",
-    online="torchvision.datasets.CIFAR10"))
-register(DatasetInfo(
-    "cifar100", "image", "CIFAR-100 in 20 superclasses (60,000, 32×32 RGB)", load_cifar100,
-    lambda root: not _missing(root / "cifar100" / "cifar-100-python", CIFAR100_FILES),
-    CIFAR100_SUPERCLASSES, files_hint="cifar100/cifar-100-python/{train,test} (+ meta)",
-    online="torchvision.datasets.CIFAR100"))
-register(DatasetInfo(
-    "svhn", "image", "SVHN house numbers (99,289, 32×32 RGB)", load_svhn,
-    lambda root: not _missing(root / "svhn", SVHN_FILES), DIGITS,
-    files_hint="svhn/{train_32x32.mat,test_32x32.mat}", online="torchvision.datasets.SVHN"))
-register(DatasetInfo(
-    "omniglot", "image", "Omniglot background alphabets (19,280, 28×28, strokes bright)",
-    load_omniglot, _omniglot_available, None,
-    files_hint="omniglot/omniglot-py/images_background/<alphabet>/<character>/*.png",
-    online="torchvision.datasets.Omniglot"))
+#: The datasets this module loads (read by :mod:`ad_core.data.registry`).
+DATASETS: tuple[DatasetInfo, ...] = (
+    DatasetInfo(
+        "mnist", "image", "MNIST handwritten digits (70,000, 28×28)", load_mnist,
+        _idx_available("mnist", "MNIST"), DIGITS,
+        files_hint="mnist/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]",
+        online="torchvision.datasets.MNIST"),
+    DatasetInfo(
+        "fashion_mnist", "image", "Fashion-MNIST clothing (70,000, 28×28)", load_fashion_mnist,
+        _idx_available("fashion_mnist", "FashionMNIST"), FASHION_CLASSES,
+        files_hint="fashion_mnist/FashionMNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]",
+        online="torchvision.datasets.FashionMNIST"),
+    DatasetInfo(
+        "cifar10", "image", "CIFAR-10 (60,000, 32×32 RGB)", load_cifar10,
+        lambda root: not _missing(root / "cifar10" / "cifar-10-batches-py", CIFAR10_FILES),
+        CIFAR10_CLASSES, files_hint="cifar10/cifar-10-batches-py/{data_batch_1..5,test_batch}",
+        online="torchvision.datasets.CIFAR10"),
+    DatasetInfo(
+        "cifar100", "image", "CIFAR-100 in 20 superclasses (60,000, 32×32 RGB)", load_cifar100,
+        lambda root: not _missing(root / "cifar100" / "cifar-100-python", CIFAR100_FILES),
+        CIFAR100_SUPERCLASSES, files_hint="cifar100/cifar-100-python/{train,test} (+ meta)",
+        online="torchvision.datasets.CIFAR100"),
+    DatasetInfo(
+        "svhn", "image", "SVHN house numbers (99,289, 32×32 RGB)", load_svhn,
+        lambda root: not _missing(root / "svhn", SVHN_FILES), DIGITS,
+        files_hint="svhn/{train_32x32.mat,test_32x32.mat}", online="torchvision.datasets.SVHN"),
+    DatasetInfo(
+        "omniglot", "image", "Omniglot background alphabets (19,280, 28×28, strokes bright)",
+        load_omniglot, _omniglot_available, None,
+        files_hint="omniglot/omniglot-py/images_background/<alphabet>/<character>/*.png",
+        online="torchvision.datasets.Omniglot"),
+)

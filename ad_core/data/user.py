@@ -445,8 +445,6 @@ def load_uploaded(name: str, data: bytes, label_column: str | None = None,
     (``csv:PATH`` / ``images:PATH``) can be reloaded by ``load_dataset`` in jobs and runs (pass
     the same options: ``label_column`` for tables, ``size`` for images).
     """
-    from ad_core.data.registry import load_dataset
-
     ext = PurePosixPath(name.lower()).suffix
     if ext not in CSV_EXTENSIONS + (".zip",):
         raise BadDataError(f"Upload a .csv table or a .zip of images in one folder per class; "
@@ -457,8 +455,7 @@ def load_uploaded(name: str, data: bytes, label_column: str | None = None,
     path = store_upload(name, data)
     try:
         if ext == ".zip":
-            return load_dataset(f"images:{path}", **({"size": size} if size else {}))
-        opts = {"label_column": label_column} if label_column else {}
-        return load_dataset(f"csv:{path}", **opts)
+            return load_image_folder(str(path), **({"size": size} if size else {}))
+        return load_csv(str(path), **({"label_column": label_column} if label_column else {}))
     except BadDataError as e:  # speak of the user's file name, not the stored copy's
         raise BadDataError(str(e).replace(str(path), name).replace(path.name, name)) from None

@@ -1,48 +1,52 @@
-"""Detector registry: name → class. Each module defines one or more :class:`Detector` subclasses."""
+"""Detector registry: name → class, written out explicitly (no import-time self-registration).
+
+Modules are imported on first use, so ``python -m ad_core datasets`` does not pay for torch models.
+"""
 
 from __future__ import annotations
 
 import importlib
+import json
+from pathlib import Path
 
-from ad_core.detectors.base import Detector, NullMonitor, ParamSpec, TrainingMonitor
+from ad_core.contracts import NullMonitor, ParamSpec, TrainingMonitor
+from ad_core.detectors.base import Detector
 from ad_core.errors import UnknownNameError, did_you_mean
 
-# module → detector names it defines (the order is the app's order)
-_MODULES = {
-    "ae": ("ae",),
-    "dae": ("dae",),
-    "toll": ("toll",),
-    "lisae": ("lisae",),
-    "geotrans": ("geotrans",),
-    "neutral": ("neutral",),
-    "classical": ("iforest", "ocsvm", "lof", "kde"),
-    "cae_ocsvm": ("cae_ocsvm",),
+#: name → (module, class), in the app's order.
+REGISTRY: dict[str, tuple[str, str]] = {
+    "ae": ("ae", "AEDetector"),
+    "dae": ("dae", "DAEDetector"),
+    "toll": ("toll", "TollDetector"),
+    "lisae": ("lisae", "LISAEDetector"),
+    "geotrans": ("geotrans", "GeoTransDetector"),
+    "neutral": ("neutral", "NeuTraLADDetector"),
+    "iforest": ("classical", "IsolationForestDetector"),
+    "ocsvm": ("classical", "OCSVMDetector"),
+    "lof": ("classical", "LOFDetector"),
+    "kde": ("classical", "KDEDetector"),
+    "cae_ocsvm": ("cae_ocsvm", "CAEOCSVMDetector"),
 }
 
 
 def available_detectors() -> dict[str, type[Detector]]:
-    """Every detector whose module is present, by name, in the app's order."""
-    out: dict[str, type[Detector]] = {}
-    for mod, names in _MODULES.items():
-        try:
-            m = importlib.import_module(f"ad_core.detectors.{mod}")
-        except ModuleNotFoundError as e:
-            if e.name == f"ad_core.detectors.{mod}":
-                continue
-            raise
-        for n in names:
-            cls = getattr(m, "DETECTORS", {}).get(n)
-            if cls is not None:
-                out[n] = cls
-    return out
+    """Every registered detector, by name, in the app's order."""
+    return {n: getattr(importlib.import_module(f"ad_core.detectors.{m}"), c)
+            for n, (m, c) in REGISTRY.items()}
 
 
 def get_detector_class(name: str) -> type[Detector]:
     """The detector class registered as ``name``; :class:`UnknownNameError` otherwise."""
-    dets = available_detectors()
-    if name not in dets:
-        raise UnknownNameError(f"Unknown detector {name!r}. {did_you_mean(name, list(dets))}")
-    return dets[name]
+    if name not in REGISTRY:
+        raise UnknownNameError(f"Unknown detector {name!r}. {did_you_mean(name, list(REGISTRY))}")
+    m, c = REGISTRY[name]
+    return getattr(importlib.import_module(f"ad_core.detectors.{m}"), c)
+
+
+def load_detector(directory: str | Path) -> Detector:
+    """A saved detector (``Detector.save``), of the class its ``detector.json`` names."""
+    meta = json.loads((Path(directory) / "detector.json").read_text())
+    return get_detector_class(meta["detector"]).load(directory)
 
 
 def make_detector(name: str, preset: str = "quick", **params) -> Detector:
@@ -54,5 +58,5 @@ def make_detector(name: str, preset: str = "quick", **params) -> Detector:
     return cls(preset=preset, **params)
 
 
-__all__ = ["Detector", "NullMonitor", "ParamSpec", "TrainingMonitor", "available_detectors",
-           "get_detector_class", "make_detector"]
+__all__ = ["REGISTRY", "Detector", "NullMonitor", "ParamSpec", "TrainingMonitor",
+           "available_detectors", "get_detector_class", "load_detector", "make_detector"]

@@ -21,7 +21,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ad_core.detectors.base import Detector, ParamSpec, TrainingMonitor
+from ad_core.contracts import FitData, ParamSpec, TrainingMonitor
+from ad_core.detectors.base import Detector
 from ad_core.device import default_device
 from ad_core.errors import BadParameterError
 from ad_core.nets import conv_ae as nets
@@ -166,16 +167,16 @@ class ReconstructionDetector(Detector):
         return x
 
     # --------------------------------------------------------------- fitting
-    def _setup(self, task: Any) -> torch.Generator:
+    def _setup(self, data: FitData) -> torch.Generator:
         """Seed, resolve the architecture and preprocessing, fit the preprocessing, build the net."""
         p = self.params_
         gen = seed_everything(int(p["seed"]))
         self.device_ = default_device()
-        self.arch_ = self._resolved_arch(task.modality)
-        self.prep_mode_ = self._resolved_prep(self.arch_, task.modality)
-        resize = (int(p["resize"]),) * 2 if p["resize"] and task.modality == "image" else None
-        self.prep_ = InputTransform(self.prep_mode_, tuple(task.train_x.shape[1:]), resize)
-        self.prep_.fit(task.train_x)
+        self.arch_ = self._resolved_arch(data.modality)
+        self.prep_mode_ = self._resolved_prep(self.arch_, data.modality)
+        resize = (int(p["resize"]),) * 2 if p["resize"] and data.modality == "image" else None
+        self.prep_ = InputTransform(self.prep_mode_, tuple(data.train_x.shape[1:]), resize)
+        self.prep_.fit(data.train_x)
         self.prep_.to(self.device_)
         self.net_ = self._build_net(self.arch_, self.prep_mode_, self.prep_.model_shape).to(self.device_)
         return gen
@@ -200,15 +201,15 @@ class ReconstructionDetector(Detector):
         """Mean per-sample objective on ``x`` (validation-normal loss), in eval mode."""
         return float(self._per_sample(x).mean())
 
-    def validation_criterion(self, task: Any) -> Any:
+    def validation_criterion(self, data: FitData) -> Any:
         """What ``select=best`` minimises: the validation-normal loss (no labels)."""
-        return lambda: self._mean_score(task.val_x)
+        return lambda: self._mean_score(data.val_x)
 
-    def _fit(self, task: Any, monitor: TrainingMonitor) -> None:
-        gen = self._setup(task)
-        self._train_phase(task, monitor, gen, phase="")
+    def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
+        gen = self._setup(data)
+        self._train_phase(data, monitor, gen, phase="")
 
-    def _train_phase(self, task: Any, monitor: TrainingMonitor, gen: torch.Generator,
+    def _train_phase(self, data: FitData, monitor: TrainingMonitor, gen: torch.Generator,
                      phase: str) -> Any:
         """Train the whole network on ``sample_loss`` of the (training-input) normals."""
         p = self.params_
@@ -223,9 +224,9 @@ class ReconstructionDetector(Detector):
         opt = self._optimizer(net.parameters())
         sched, per = self._schedule(opt)
         return fit_loop(modules=net, optimizer=opt, loss_fn=loss_fn,
-                        data=(task.train_x.to(self.device_),), batch_size=int(p["batch_size"]),
+                        data=(data.train_x.to(self.device_),), batch_size=int(p["batch_size"]),
                         scheduler=sched, scheduler_per=per, monitor=monitor,
-                        validate=self.validation_criterion(task), eval_every=int(p["eval_every"]) or None,
+                        validate=self.validation_criterion(data), eval_every=int(p["eval_every"]) or None,
                         select=p["select"], generator=gen, device=self.device_, drop_last=True,
                         history=self.history_, phase=phase, **self._loop_length())
 
@@ -333,6 +334,3 @@ class AEDetector(ReconstructionDetector):
         if preset == "paper" and input_shape is not None and len(input_shape) == 1:
             return {"arch": "mlp", "resize": 0, "latent_dim": 16, "width": 128}
         return {}
-
-
-DETECTORS = {AEDetector.name: AEDetector}

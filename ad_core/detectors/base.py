@@ -1,130 +1,83 @@
-"""The detector API (DESIGN.md §2): PyOD's vocabulary with scikit-learn's habits.
+"""The detector API (DESIGN.md §2): a scikit-learn estimator in PyOD's vocabulary.
 
-``__init__`` only stores parameters; ``fit`` validates them (raising :class:`UserError`), trains,
-and sets fitted attributes ending in ``_``: ``decision_scores_`` (training-normal scores),
-``threshold_`` (the (1 − contamination) quantile of validation-normal scores), ``history_``
-(training curves) and ``fit_seconds_``. ``decision_function`` returns anomaly scores, higher = more
-anomalous. ``save``/``load`` use safetensors + JSON, never pickle.
+``__init__`` only stores parameters, one attribute per :class:`ParamSpec` of the class (``None`` =
+the preset's value) plus ``preset``, so ``get_params``/``set_params`` and ``sklearn.base.clone``
+work. ``fit(X, y=None, *, X_val=None, negatives=None, monitor=None)`` validates them (raising
+:class:`UserError`), trains, and sets fitted attributes ending in ``_``: ``decision_scores_``
+(training-normal scores), ``threshold_`` (the (1 − contamination) quantile of validation-normal
+scores), ``labels_``, ``history_`` (the flat training record), ``report_`` (a
+:class:`~ad_core.contracts.FitReport`) and ``fit_seconds_``. ``decision_function`` returns
+anomaly scores, higher = more anomalous; ``predict`` and ``predict_proba`` (PyOD's ``linear`` and
+``unify``) follow from it. ``save``/``load`` use safetensors + JSON, never pickle.
 
 A subclass declares ``name``, ``title``, ``paper``, ``modalities``, ``params`` (a tuple of
-:class:`ParamSpec`) and ``presets``; implements ``_fit``, ``_score``, and optionally ``_embed``,
-``_explain``; and serialises its fitted state via ``_state_tensors``/``_state_json`` and
-``_restore``.
+:class:`ParamSpec`) and ``presets``; implements ``_fit(data, monitor)`` (``data`` is a
+:class:`~ad_core.contracts.FitData`), ``_score``, and optionally ``_embed``, ``_explain``; and
+serialises its fitted state via ``_state_tensors``/``_state_json`` and ``_restore``. Detectors
+never load datasets: what ``fit`` needs beyond the normals comes in through its arguments
+(:meth:`Detector.negatives_request` tells the experiment what to pass as ``negatives``).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 
+from ad_core.contracts import (
+    Explanation,
+    FitData,
+    FitReport,
+    NegativesRequest,
+    NullMonitor,
+    ParamSpec,
+    Task,
+    TrainingMonitor,
+    jsonable,
+)
 from ad_core.errors import BadDataError, BadParameterError, UnknownNameError, did_you_mean
 
-
-class TrainingMonitor(Protocol):
-    """Receives training progress; the CLI draws a bar, the app's jobs keep a snapshot."""
-
-    def on_start(self, total: int) -> None: ...
-    def on_step(self, step: int, loss: float, **metrics: float) -> None: ...
-    def should_stop(self) -> bool: ...
-    def on_end(self) -> None: ...
+__all__ = ["Detector", "NullMonitor", "ParamSpec", "Task", "TrainingMonitor", "batched",
+           "check_input"]
 
 
-class NullMonitor:
-    """A monitor that ignores everything and never asks to stop."""
+def _estimator_init(names: tuple[str, ...], aliases: dict[str, str]) -> Callable[..., None]:
+    """An ``__init__`` storing ``preset`` and each parameter as an attribute of the same name, with
+    a real signature (keyword-only, default ``None`` = the preset's value) for scikit-learn.
 
-    def on_start(self, total: int) -> None:
-        pass
-
-    def on_step(self, step: int, loss: float, **metrics: float) -> None:
-        pass
-
-    def should_stop(self) -> bool:
-        return False
-
-    def on_end(self) -> None:
-        pass
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One hyperparameter: its type, range or choices, default and a help line from the paper.
-
-    ``kind`` is ``int``, ``float``, ``bool``, ``choice`` or ``str``; ``low``/``high`` bound numbers
-    (inclusive); ``log`` suggests a log-scale widget; ``choices`` lists allowed values.
+    Older parameter names (``ParamSpec.aliases``) are accepted and stored under the current name.
     """
 
-    name: str
-    kind: str
-    default: Any
-    help: str = ""
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[Any, ...] | None = None
-    log: bool = False
-    advanced: bool = False
+    def __init__(self: Detector, preset: str = "quick", **params: Any) -> None:
+        for old, new in aliases.items():
+            if old in params:
+                value = params.pop(old)
+                params.setdefault(new, value)
+        unknown = [k for k in params if k not in names]
+        if unknown:
+            raise UnknownNameError(f"{type(self).name} has no parameter {unknown[0]!r}. "
+                                   f"{did_you_mean(unknown[0], list(names))}")
+        self.preset = preset
+        for n in names:
+            setattr(self, n, params.get(n))
 
-    def coerce(self, value: Any) -> Any:
-        """Convert ``value`` (maybe a CLI string) to this type and check the range."""
-        try:
-            if self.kind == "int":
-                v: Any = int(float(value)) if isinstance(value, str) else int(value)
-                if isinstance(value, float) and not float(value).is_integer():
-                    raise ValueError
-            elif self.kind == "float":
-                v = float(value)
-                if math.isnan(v):
-                    raise ValueError
-            elif self.kind == "bool":
-                if isinstance(value, str):
-                    low = value.strip().lower()
-                    if low not in ("true", "false", "1", "0", "yes", "no"):
-                        raise ValueError
-                    v = low in ("true", "1", "yes")
-                else:
-                    v = bool(value)
-            elif self.kind == "choice":
-                v = value
-                if self.choices is not None:
-                    names = [str(c) for c in self.choices]
-                    if str(value) not in names:
-                        raise BadParameterError(
-                            f"{self.name}={value!r} is not allowed. "
-                            f"{did_you_mean(str(value), names)}")
-                    v = self.choices[names.index(str(value))]
-            else:
-                v = str(value)
-        except (TypeError, ValueError):
-            raise BadParameterError(f"{self.name} must be a{'n' if self.kind == 'int' else ''} "
-                                    f"{self.kind}, got {value!r}.") from None
-        if self.kind in ("int", "float") and (
-                self.low is not None and v < self.low or self.high is not None and v > self.high):
-            raise BadParameterError(f"{self.name}={v} is out of range: it must lie between "
-                                    f"{self.low} and {self.high}. {self.help}".strip())
-        return v
+    sig = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+           inspect.Parameter("preset", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="quick")]
+    sig += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None) for n in names]
+    __init__.__signature__ = inspect.Signature(sig)  # type: ignore[attr-defined]
+    return __init__
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (np.floating, np.integer)):
-        return v.item()
-    if isinstance(v, float) and math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    return v
-
-
-class Detector:
-    """Base class of every anomaly detector. Subclasses document their parameters once, here."""
+class Detector(BaseEstimator):
+    """Base class of every anomaly detector. Subclasses document their parameters once, there."""
 
     name: ClassVar[str] = "base"
     title: ClassVar[str] = ""
@@ -133,21 +86,44 @@ class Detector:
     modalities: ClassVar[tuple[str, ...]] = ("image", "tabular")
     params: ClassVar[tuple[ParamSpec, ...]] = ()
     presets: ClassVar[dict[str, dict[str, Any]]] = {"quick": {}, "paper": {}}
-    # Keys of ``explain`` output (documentation for the app).
+    # Fields of the ``explain`` output (documentation for the app).
     explains: ClassVar[tuple[str, ...]] = ()
+    #: A sentence the Scores page shows about the score's meaning ("" = nothing to say).
+    score_note: ClassVar[str] = ""
+    #: Previews the app can draw beyond ``explain`` (the DAE: ``("augmentations",)``).
+    previews: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, preset: str = "quick", **params: Any) -> None:
+    def __init__(self, preset: str = "quick") -> None:
         self.preset = preset
-        self.user_params = dict(params)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in cls.__dict__:
+            aliases = {a: p.name for p in cls.params for a in p.aliases}
+            cls.__init__ = _estimator_init(tuple(p.name for p in cls.params), aliases)
 
     # ----------------------------------------------------------------- parameters
     @classmethod
     def param_spec(cls, name: str) -> ParamSpec:
         for p in cls.params:
-            if p.name == name:
+            if p.name == name or name in p.aliases:
                 return p
         raise UnknownNameError(f"{cls.name} has no parameter {name!r}. "
                                f"{did_you_mean(name, [p.name for p in cls.params])}")
+
+    @classmethod
+    def canonical_params(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` with older parameter names (a saved run's config) under today's names."""
+        out: dict[str, Any] = {}
+        for k, v in values.items():
+            try:
+                out.setdefault(cls.param_spec(k).name, v)
+            except UnknownNameError:
+                out[k] = v
+        for k, v in values.items():  # today's name wins over an alias
+            if any(p.name == k for p in cls.params):
+                out[k] = v
+        return out
 
     @classmethod
     def preset_params(cls, preset: str, dataset: str | None = None,
@@ -167,6 +143,12 @@ class Detector:
         """Dataset-specific overrides of a preset (e.g. Toll's per-dataset β); none by default."""
         return {}
 
+    @property
+    def user_params(self) -> dict[str, Any]:
+        """The parameters set explicitly (not ``None``), i.e. what overrides the preset."""
+        return {p.name: getattr(self, p.name) for p in self.params
+                if getattr(self, p.name, None) is not None}
+
     def resolve_params(self, dataset: str | None = None,
                        input_shape: tuple[int, ...] | None = None) -> dict[str, Any]:
         """Validated parameters: preset defaults overlaid with the user's values."""
@@ -181,55 +163,105 @@ class Detector:
     def check_params(self, p: dict[str, Any]) -> None:
         """Cross-parameter checks; raise :class:`BadParameterError`."""
 
-    def get_params(self) -> dict[str, Any]:
-        return {"preset": self.preset, **self.user_params}
+    def preview_params(self, *names: str) -> dict[str, Any]:
+        """Parameters as ``fit`` will resolve them, read before ``fit`` (for those that do not
+        depend on the dataset, e.g. ``seed``)."""
+        base = self.preset_params(self.preset)
+        user = self.user_params
+        return {n: self.param_spec(n).coerce(user[n]) if n in user else base[n] for n in names}
+
+    def negatives_request(self) -> NegativesRequest | None:
+        """What ``fit`` wants as ``negatives`` (LIS-AE's D⁻, Toll's labelled anomalies), or None.
+
+        Read from the current parameters (before ``fit``); the experiment resolves it.
+        """
+        return None
 
     # ----------------------------------------------------------------- API
-    def fit(self, task: Any, monitor: TrainingMonitor | None = None) -> Detector:
-        """Train on ``task.train_x`` (normals only); calibrate the threshold on ``task.val_x``."""
-        if task.modality not in self.modalities:
+    def fit(self, X: torch.Tensor | np.ndarray, y: Any = None, *,
+            X_val: torch.Tensor | np.ndarray | None = None,
+            negatives: torch.Tensor | np.ndarray | None = None,
+            monitor: TrainingMonitor | None = None, dataset: str | None = None,
+            negatives_source: str | None = None, dataset_stats: dict | None = None) -> Detector:
+        """Train on the normals ``X``; calibrate the threshold on the normals ``X_val``.
+
+        ``y`` is ignored (unsupervised, as in PyOD). ``X_val`` defaults to ``X``. ``negatives``
+        are the extra samples :meth:`negatives_request` asks for. ``dataset`` selects
+        dataset-specific paper presets, ``dataset_stats`` the dataset's training-split pixel
+        statistics (Toll), ``negatives_source`` a label recorded with the negatives.
+        """
+        train_x = check_input(X, None, "training data")
+        val_x = train_x if X_val is None else check_input(X_val, tuple(train_x.shape[1:]),
+                                                          "validation data")
+        neg = None if negatives is None else check_input(negatives, None, "negative data")
+        modality = "image" if train_x.ndim == 4 else "tabular"
+        if train_x.ndim not in (2, 4):
+            raise BadDataError("Inputs must be images [N, C, H, W] or tables [N, D], not "
+                               f"shape {tuple(train_x.shape)}.")
+        if modality not in self.modalities:
             raise BadParameterError(f"{self.title or self.name} works on "
-                                    f"{' or '.join(self.modalities)} data, not {task.modality}.")
-        check_input(task.train_x, None, "training data")
-        self.params_ = self.resolve_params(task.dataset, tuple(task.train_x.shape[1:]))
-        self.input_shape_ = tuple(int(s) for s in task.train_x.shape[1:])
-        self.modality_ = task.modality
+                                    f"{' or '.join(self.modalities)} data, not {modality}.")
+        data = FitData(train_x, val_x, modality, dataset, neg, negatives_source, dataset_stats)
+        self.params_ = self.resolve_params(dataset, tuple(train_x.shape[1:]))
+        self.input_shape_ = tuple(int(s) for s in train_x.shape[1:])
+        self.modality_ = modality
         self.contamination_ = float(self.params_.get("contamination", 0.1))
         monitor = monitor or NullMonitor()
         t0 = time.perf_counter()
         self.history_: dict[str, list] = {}
-        self._fit(task, monitor)
+        self._fit(data, monitor)
         self.fit_seconds_ = time.perf_counter() - t0
-        self.decision_scores_ = self.decision_function(task.train_x)
-        val_scores = self.decision_function(task.val_x)
+        self.report_ = FitReport.from_history(self.history_)
+        self.decision_scores_ = self.decision_function(train_x)
+        val_scores = self.decision_function(val_x)
         self.threshold_ = float(np.quantile(val_scores, 1.0 - self.contamination_))
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
 
-    def decision_function(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
+    def decision_function(self, X: torch.Tensor | np.ndarray) -> np.ndarray:
         """Anomaly score per sample, higher = more anomalous."""
         self._check_fitted()
-        x = check_input(x, self.input_shape_, "input")
-        s = np.asarray(self._score(x), dtype=np.float64)
-        return s
+        x = check_input(X, self.input_shape_, "input")
+        return np.asarray(self._score(x), dtype=np.float64)
 
-    def predict(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
+    def predict(self, X: torch.Tensor | np.ndarray) -> np.ndarray:
         """1 = anomaly (score above ``threshold_``), 0 = normal."""
-        return (self.decision_function(x) > self.threshold_).astype(np.int64)
+        return (self.decision_function(X) > self.threshold_).astype(np.int64)
 
-    def embed(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
+    def predict_proba(self, X: torch.Tensor | np.ndarray, method: str = "linear") -> np.ndarray:
+        """``[N, 2]`` probabilities of (normal, anomaly), as PyOD computes them from the training
+        scores ``decision_scores_``: ``linear`` = min-max scaling clipped to [0, 1]; ``unify`` =
+        erf of the standardised score, clipped to [0, 1] (Kriegel et al. 2011)."""
+        from scipy.special import erf
+
+        s = self.decision_function(X)
+        train = np.asarray(self.decision_scores_, dtype=np.float64)
+        if method == "linear":
+            lo, hi = float(train.min()), float(train.max())
+            p = (s - lo) / (hi - lo) if hi > lo else np.zeros_like(s)
+        elif method == "unify":
+            sd = float(train.std())
+            p = erf((s - float(train.mean())) / ((sd if sd > 0 else 1.0) * np.sqrt(2)))
+        else:
+            raise BadParameterError(f"predict_proba method must be 'linear' or 'unify', not "
+                                    f"{method!r}.")
+        p = np.clip(p, 0.0, 1.0)
+        return np.stack([1.0 - p, p], axis=1)
+
+    def embed(self, X: torch.Tensor | np.ndarray) -> np.ndarray:
         """The representation the embedding view projects (flattened input by default)."""
         self._check_fitted()
-        x = check_input(x, self.input_shape_, "input")
+        x = check_input(X, self.input_shape_, "input")
         return np.asarray(self._embed(x), dtype=np.float32)
 
-    def explain(self, x: torch.Tensor | np.ndarray) -> dict[str, Any]:
-        """Per-sample artefacts for the views: see DESIGN.md §2 for the keys."""
+    def explain(self, X: torch.Tensor | np.ndarray) -> Explanation:
+        """Per-sample artefacts for the views (an :class:`~ad_core.contracts.Explanation`)."""
         self._check_fitted()
-        x = check_input(x, self.input_shape_, "input")
-        return self._explain(x)
+        x = check_input(X, self.input_shape_, "input")
+        return Explanation.from_arrays(self._explain(x))
 
     # ----------------------------------------------------------------- to override
-    def _fit(self, task: Any, monitor: TrainingMonitor) -> None:
+    def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
         raise NotImplementedError
 
     def _score(self, x: torch.Tensor) -> np.ndarray:
@@ -241,10 +273,12 @@ class Detector:
     def _explain(self, x: torch.Tensor) -> dict[str, Any]:
         return {}
 
-    def extra_scores(self, task: Any) -> dict[str, np.ndarray]:
+    def extra_scores(self, task: Task, negatives: torch.Tensor | None = None
+                     ) -> dict[str, np.ndarray]:
         """Extra score arrays a run stores beside the test scores, e.g. the DAE's scores of
         augmented training images (``augmented``) or LIS-AE's phase-1 test scores
-        (``phase1_test``). Keys become ``extra_<key>`` in ``scores.npz``."""
+        (``phase1_test``). Keys become ``extra_<key>`` in ``scores.npz``. ``negatives`` are the
+        ones ``fit`` received."""
         return {}
 
     def _state_tensors(self) -> dict[str, torch.Tensor]:
@@ -264,23 +298,48 @@ class Detector:
         if not hasattr(self, "params_"):
             raise BadParameterError(f"This {self.name} detector is not trained yet: call fit first.")
 
-    def save(self, directory: str | Path) -> None:
-        """Write ``detector.json`` (config + fitted scalars) and ``weights.safetensors``."""
-        from safetensors.torch import save_file
-
+    def state_meta(self) -> dict[str, Any]:
+        """The JSON half of :meth:`save` (config and fitted scalars)."""
         self._check_fitted()
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self._state_tensors().items()}
-        save_file(tensors, str(d / "weights.safetensors"))
-        meta = {
+        return jsonable({
             "detector": self.name, "preset": self.preset, "user_params": self.user_params,
             "params": self.params_, "input_shape": list(self.input_shape_),
             "modality": self.modality_, "threshold": self.threshold_,
             "contamination": self.contamination_, "fit_seconds": self.fit_seconds_,
             "history": self.history_, "state": self._state_json(),
-        }
-        (d / "detector.json").write_text(json.dumps(_jsonable(meta), indent=1))
+        })
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``detector.json`` (config + fitted scalars) and ``weights.safetensors``."""
+        from safetensors.torch import save_file
+
+        meta = self.state_meta()
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        save_file(self.state_tensors(), str(d / "weights.safetensors"))
+        (d / "detector.json").write_text(json.dumps(meta, indent=1))
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """The tensor half of :meth:`save`: fitted weights, detached, on the CPU."""
+        self._check_fitted()
+        return {k: v.detach().cpu().contiguous() for k, v in self._state_tensors().items()}
+
+    @classmethod
+    def from_state(cls, meta: Mapping[str, Any], tensors: dict[str, torch.Tensor]) -> Detector:
+        """A fitted detector from :meth:`state_meta` and :meth:`_state_tensors` output (runs
+        written by earlier versions too: older parameter names are read as today's)."""
+        det = cls(preset=meta["preset"], **cls.canonical_params(meta.get("user_params") or {}))
+        params = {k: (float(v) if v in ("inf", "-inf") else v) for k, v in meta["params"].items()}
+        det.params_ = {**cls.preset_params(meta["preset"]), **cls.canonical_params(params)}
+        det.input_shape_ = tuple(meta["input_shape"])
+        det.modality_ = meta["modality"]
+        det.threshold_ = float(meta.get("threshold", math.nan))
+        det.contamination_ = float(meta.get("contamination", 0.1))
+        det.fit_seconds_ = float(meta.get("fit_seconds", 0.0))
+        det.history_ = dict(meta.get("history") or {})
+        det.report_ = FitReport.from_history(det.history_)
+        det._restore(tensors, dict(meta.get("state") or {}))
+        return det
 
     @classmethod
     def load(cls, directory: str | Path) -> Detector:
@@ -289,21 +348,23 @@ class Detector:
 
         d = Path(directory)
         meta = json.loads((d / "detector.json").read_text())
-        if cls is Detector:
-            from ad_core.detectors import get_detector_class
+        if cls is Detector:  # the class named in detector.json (its module is imported)
+            cls = _subclass_named(meta["detector"])
+        return cls.from_state(meta, load_file(str(d / "weights.safetensors")))
 
-            cls = get_detector_class(meta["detector"])
-        det = cls(preset=meta["preset"], **meta["user_params"])
-        det.params_ = {k: (float(v) if v in ("inf", "-inf") else v) for k, v in meta["params"].items()}
-        det.input_shape_ = tuple(meta["input_shape"])
-        det.modality_ = meta["modality"]
-        det.threshold_ = float(meta["threshold"])
-        det.contamination_ = float(meta["contamination"])
-        det.fit_seconds_ = float(meta["fit_seconds"])
-        det.history_ = meta["history"]
-        tensors = load_file(str(d / "weights.safetensors"))
-        det._restore(tensors, meta["state"])
-        return det
+
+def _subclass_named(name: str) -> type[Detector]:
+    todo, seen = list(Detector.__subclasses__()), set()
+    while todo:
+        c = todo.pop()
+        if c in seen:
+            continue
+        seen.add(c)
+        if c.name == name and "name" in c.__dict__:
+            return c
+        todo += c.__subclasses__()
+    raise UnknownNameError(f"No detector class {name!r} is loaded: use "
+                           "ad_core.detectors.load_detector(path), which imports it.")
 
 
 def check_input(x: torch.Tensor | np.ndarray, shape: tuple[int, ...] | None, what: str

@@ -7,14 +7,13 @@ to the latent codes z of the training normals. Score = the OC-SVM's anomaly scor
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
+from ad_core.contracts import FitData, ParamSpec, TrainingMonitor
 from ad_core.detectors.ae import AEDetector
-from ad_core.detectors.base import ParamSpec, TrainingMonitor
 from ad_core.detectors.classical import OCSVMDetector
 
 
@@ -44,31 +43,24 @@ class CAEOCSVMDetector(AEDetector):
         return {"nu": p["nu"], "gamma": p["gamma"], "contamination": p["contamination"],
                 "seed": p["seed"], "standardize": "yes"}
 
-    def _codes_task(self, task: Any) -> SimpleNamespace:
-        return SimpleNamespace(modality="tabular", dataset=task.dataset,
-                               train_x=torch.from_numpy(self._embed(task.train_x)),
-                               val_x=torch.from_numpy(self._embed(task.val_x)))
-
-    def _fit(self, task: Any, monitor: TrainingMonitor) -> None:
-        super()._fit(task, monitor)
-        self.svm_ = OCSVMDetector(**self._svm_params()).fit(self._codes_task(task))
+    def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
+        super()._fit(data, monitor)
+        svm = OCSVMDetector(**self._svm_params())
+        self.svm_ = svm.fit(self._embed(data.train_x), X_val=self._embed(data.val_x),
+                            dataset=data.dataset)
 
     def _score(self, x: torch.Tensor) -> np.ndarray:
         return self.svm_.decision_function(self._embed(x))
 
     def _state_tensors(self) -> dict[str, torch.Tensor]:
         t = super()._state_tensors()
-        t.update({f"svm.{k}": v for k, v in self.svm_._state_tensors().items()})
+        t.update({f"svm.{k}": v for k, v in self.svm_.state_tensors().items()})
         return t
 
     def _restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
         super()._restore(tensors, state)
-        svm = OCSVMDetector(**self._svm_params())
-        svm.params_ = svm.resolve_params()
-        svm.input_shape_ = (self.net_.latent_dim,)
-        svm.modality_ = "tabular"
-        svm._restore(self._sub(tensors, "svm."), {})
-        self.svm_ = svm
-
-
-DETECTORS = {CAEOCSVMDetector.name: CAEOCSVMDetector}
+        svm_params = self._svm_params()
+        meta = {"preset": "quick", "user_params": svm_params,
+                "params": OCSVMDetector(**svm_params).resolve_params(),
+                "input_shape": [self.net_.latent_dim], "modality": "tabular"}
+        self.svm_ = OCSVMDetector.from_state(meta, self._sub(tensors, "svm."))

@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ad_core.detectors.base import Detector, ParamSpec, TrainingMonitor
+from ad_core.contracts import FitData, ParamSpec, TrainingMonitor
+from ad_core.detectors.base import Detector
 
 CONTAMINATION = ParamSpec("contamination", "float", 0.1, "Expected anomaly fraction; sets the "
                           "decision threshold on validation normals.", 0.001, 0.5)
@@ -35,10 +36,10 @@ class _Classical(Detector):
         f = x.reshape(len(x), -1).numpy().astype(np.float64)
         return (f - self.mean_) / self.scale_
 
-    def _fit(self, task: Any, monitor: TrainingMonitor) -> None:
+    def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
         p = self.params_
-        f = task.train_x.reshape(len(task.train_x), -1).numpy().astype(np.float64)
-        std = p["standardize"] == "yes" or (p["standardize"] == "auto" and task.modality == "tabular")
+        f = data.train_x.reshape(len(data.train_x), -1).numpy().astype(np.float64)
+        std = p["standardize"] == "yes" or (p["standardize"] == "auto" and data.modality == "tabular")
         self.mean_ = f.mean(0) if std else np.zeros(f.shape[1])
         self.scale_ = np.where(f.std(0) > 1e-8, f.std(0), 1.0) if std else np.ones(f.shape[1])
         self.train_features_ = (f - self.mean_) / self.scale_
@@ -141,6 +142,3 @@ class KDEDetector(_Classical):
 
         bw: Any = p["bandwidth"] if p["bandwidth"] > 0 else "scott"
         return KernelDensity(kernel="gaussian", bandwidth=bw)
-
-
-DETECTORS = {c.name: c for c in (IsolationForestDetector, OCSVMDetector, LOFDetector, KDEDetector)}

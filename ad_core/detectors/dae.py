@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from ad_core.contracts import FitData, ParamSpec, Task
 from ad_core.detectors.ae import AEDetector
-from ad_core.detectors.base import ParamSpec
 from ad_core.errors import BadParameterError
 
 
@@ -64,6 +64,7 @@ class DAEDetector(AEDetector):
     title = "Denoising AE (augmentation catalogue)"
     paper = "Yoo et al., Data augmentation is a hyperparameter (TMLR 2023)"
     summary = "Reconstruct clean normals from augmented ones; aligned augmentations help."
+    previews: ClassVar = ("augmentations",)
     params: ClassVar = (
         *AEDetector.params,
         ParamSpec("augmentation", "str", "rotate", "Augmentation aug(x) the DAE learns to undo "
@@ -90,13 +91,13 @@ class DAEDetector(AEDetector):
 
         self._augmenter = augmenter(str(p["augmentation"]), **dict(p["augmentation_params"]))
 
-    def _setup(self, task: Any) -> torch.Generator:
+    def _setup(self, data: FitData) -> torch.Generator:
         from ad_core.augment import available
 
-        if task.modality == "tabular" and self.params_["augmentation"] not in available("tabular"):
+        if data.modality == "tabular" and self.params_["augmentation"] not in available("tabular"):
             raise BadParameterError(f"The {self.params_['augmentation']!r} augmentation works on "
                                     f"images; for tables choose one of {', '.join(available('tabular'))}.")
-        gen = super()._setup(task)
+        gen = super()._setup(data)
         self._aug_gen = torch.Generator().manual_seed(int(self.params_["seed"]) + 1)
         return gen
 
@@ -110,10 +111,8 @@ class DAEDetector(AEDetector):
             self.check_params(self.params_)
         return self._augmenter(x, torch.Generator().manual_seed(int(seed)))
 
-    def extra_scores(self, task: Any) -> dict[str, np.ndarray]:
+    def extra_scores(self, task: Task, negatives: torch.Tensor | None = None
+                     ) -> dict[str, np.ndarray]:
         """``augmented``: scores of augmented training images (one seeded draw)."""
         xa = self.augmented(task.train_x, int(self.params_["seed"]) + 99)
         return {"augmented": self.decision_function(xa)}
-
-
-DETECTORS = {DAEDetector.name: DAEDetector}

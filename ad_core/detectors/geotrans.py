@@ -7,14 +7,13 @@ transformation is applied to x; the softmax responses y(T_i(x)) of normal images
 Dirichlet(α_i), and the *Dirichlet normality score* is mean_i Σ_j (α_ij − 1) log y(T_i(x))_j. The
 *simplified score* is mean_i y(T_i(x))_i. Our anomaly score is the negated normality.
 
-Also here, for the teaching page: :func:`gradient_ascent` (the paper's Figure 1: morph an input to
-maximise the simplified normality) and :func:`intuition_experiment` (the paper's §6 experiments).
+The paper's experiments (§6 and Figure 1's gradient ascent) live in
+:mod:`ad_core.teaching.geotrans`, not here.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,10 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ad_core.detectors.base import Detector, ParamSpec, TrainingMonitor, check_input
+from ad_core.contracts import FitData, ParamSpec, TrainingMonitor
+from ad_core.detectors.base import Detector
 from ad_core.device import default_device
 from ad_core.dirichlet import PROB_FLOOR, clamp_simplex, dirichlet_mle, dirichlet_normality
-from ad_core.errors import BadParameterError, UserError
+from ad_core.errors import BadParameterError
 from ad_core.geometric import TransformationSet, resolve_transformations
 from ad_core.train import fit_loop, predict_batches, seed_everything
 
@@ -59,7 +59,7 @@ def build_classifier(arch: str, n_classes: int, shape: tuple[int, int, int], dep
     return SmallCNN(n_classes, c, h, w, width=8 * width)
 
 
-class GeoTrans(Detector):
+class GeoTransDetector(Detector):
     """Geometric-transformation classifier with the Dirichlet normality score.
 
     Parameters:
@@ -80,6 +80,9 @@ class GeoTrans(Detector):
     summary = ("Learns to tell which rotation/flip/shift was applied to normal images; anomalies "
                "confuse the classifier.")
     modalities = ("image",)
+    score_note = ("GeoTrans scores normality (the Dirichlet log-likelihood of the classifier's "
+                  "softmax outputs); the anomaly score shown here is the **negated normality**, so "
+                  "higher still means more anomalous.")
     explains = ("score_terms", "score_term_names", "score_aggregation", "views", "view_names",
                 "view_confidence", "softmax", "latent")
     params: ClassVar = (
@@ -130,13 +133,13 @@ class GeoTrans(Detector):
         self.net_ = build_classifier(p["arch"], len(self.tset_), (c, h, w), p["depth"],
                                      p["width"]).to(self.device_, memory_format=CHANNELS_LAST)
 
-    def _fit(self, task: Any, monitor: TrainingMonitor) -> None:
+    def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
         p = self.params_
         gen = seed_everything(p["seed"])
-        self._setup(tuple(task.train_x.shape[1:]))
+        self._setup(tuple(data.train_x.shape[1:]))
         n_t = len(self.tset_)
-        x = preprocess(task.train_x).to(self.device_)
-        xv = preprocess(task.val_x).to(self.device_)
+        x = preprocess(data.train_x).to(self.device_)
+        xv = preprocess(data.val_x).to(self.device_)
         opt = torch.optim.Adam(self.net_.parameters(), lr=p["lr"], eps=1e-7,
                                weight_decay=p["weight_decay"])
         epochs = p["epochs"] or math.ceil(200 / n_t)
@@ -228,95 +231,3 @@ class GeoTrans(Detector):
         self.net_.eval()
         self.alpha_ = tensors["alpha"].double().numpy()
         self.epochs_ = int(state.get("epochs", 0))
-
-
-def gradient_ascent(detector: GeoTrans, x: torch.Tensor | np.ndarray, steps: int = 200,
-                    lr: float = 0.01, every: int = 10) -> dict[str, np.ndarray]:
-    """The paper's Figure 1: gradient ascent on input images (in [0, 1]) to maximise the
-    simplified normality score mean_i y(T_i(x))_i of a fitted GeoTrans model.
-
-    Each step moves every image along its normality gradient scaled so that the largest pixel
-    change is ``lr``, then clips to [0, 1]. Returns ``images`` [S, N, C, H, W] (the start, every
-    ``every`` steps, and the end), ``steps`` [S] and ``normality`` [S, N] (simplified score).
-    """
-    detector._check_fitted()
-    if steps < 1 or lr <= 0 or every < 1:
-        raise BadParameterError("Gradient ascent needs steps ≥ 1, lr > 0 and every ≥ 1.")
-    x = check_input(x, detector.input_shape_, "input").to(detector.device_)
-    net, ts = detector.net_, detector.tset_
-    net.eval()
-    n_t = len(ts)
-
-    def simplified_normality(img: torch.Tensor) -> torch.Tensor:
-        v = ts.all_views(preprocess(img))
-        logp = F.log_softmax(net(_cl(v.reshape(-1, *v.shape[2:]))).float(), 1)
-        return logp.reshape(len(img), n_t, n_t).exp().diagonal(dim1=1, dim2=2).mean(1)
-
-    images, recorded, normality = [], [], []
-    cur = x.clone()
-    with torch.enable_grad():
-        for step in range(steps + 1):
-            z = cur.detach().requires_grad_(True)
-            s = simplified_normality(z)
-            if step % every == 0 or step == steps:
-                images.append(cur.detach().cpu().numpy())
-                recorded.append(step)
-                normality.append(s.detach().cpu().numpy())
-            if step == steps:
-                break
-            (g,) = torch.autograd.grad(s.sum(), z)
-            scale = g.abs().flatten(1).amax(1).clamp_min(1e-12).view(-1, *[1] * (g.ndim - 1))
-            cur = (cur + lr * g / scale).clamp(0.0, 1.0)
-    return {"images": np.stack(images), "steps": np.asarray(recorded),
-            "normality": np.stack(normality)}
-
-
-# The paper's §6 intuition experiments on MNIST: (normal, anomaly, transformations) → AUROC.
-PAPER_INTUITION = {("8", "3", ("identity", "flip")): 0.646,
-                   ("3", "8", ("identity", "flip")): 0.957,
-                   ("8", "3", ("identity", "tx+7")): 0.919}
-
-
-def intuition_experiment(normal: str = "8", anomaly: str = "3",
-                         transformations: str = "identity,flip", seed: int = 0,
-                         dataset: str = "mnist5k", preset: str = "quick",
-                         **params: Any) -> dict[str, Any]:
-    """The paper's §6 experiment: train GeoTrans on one digit with a few transformations, test on
-    the normal digit's test images against one anomaly digit, report AUROC (the paper's beside).
-
-    Epochs follow the paper's rule ⌈200/|T|⌉ unless ``epochs`` is given; ``preset="paper"`` is
-    the WRN-10-4 classifier, ``"quick"`` the small CNN. ``tx+7`` is the authors' Keras
-    translation: 7 px along the row axis.
-
-    Returns ``auroc``, ``paper_auroc`` (or None), ``transformations`` (names), ``n_train``,
-    ``n_test``, ``seconds``, ``scores``, ``test_y`` and the fitted ``detector``.
-    """
-    from ad_core import metrics
-    from ad_core.data import load_dataset
-    from ad_core.tasks import one_vs_rest
-
-    t0 = time.perf_counter()
-    ds = load_dataset(dataset)
-    normal_id, anomaly_id = ds.class_id(normal), ds.class_id(anomaly)
-    if normal_id == anomaly_id:
-        raise UserError("The normal and the anomaly class must differ.")
-    task = one_vs_rest(ds, normal, seed)
-    keep = np.isin(task.test_class, [normal_id, anomaly_id])
-    if "epochs" not in params:
-        # the paper's epoch rule ⌈200/|T|⌉ (100 epochs for two transformations), for either net
-        params["epochs"] = math.ceil(200 / len(resolve_transformations(transformations)))
-    det = GeoTrans(preset=preset, transformations=transformations, seed=seed, **params)
-    det.fit(task)
-    test_x = task.test_x[torch.from_numpy(keep)]
-    scores = det.decision_function(test_x)
-    test_y = task.test_y[keep]
-    names = tuple(det.transformation_names)
-    key = (ds.class_names[normal_id], ds.class_names[anomaly_id], names)
-    return {"normal": key[0], "anomaly": key[1], "transformations": list(names),
-            "auroc": metrics.auroc(test_y, scores), "paper_auroc": PAPER_INTUITION.get(key),
-            "n_train": len(task.train_x), "n_test": int(len(test_y)),
-            "n_anomalies": int(test_y.sum()), "seconds": time.perf_counter() - t0,
-            "scores": scores, "test_y": test_y, "detector": det}
-
-
-DETECTORS = {"geotrans": GeoTrans}

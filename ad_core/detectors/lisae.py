@@ -12,7 +12,7 @@ positives still reconstruct and negatives do not. γ is the negative error we ar
 ``gamma`` if given, else ``gamma_multiple`` × the phase-1 mean negative error. Score: ‖x̂ − x‖₂.
 
 Negatives D⁻ ("a second dataset from a similar domain", §5) come from the task
-(``task.negatives_x``: other classes of the same dataset, the generated stroke/glyph set, another
+(``data.negatives_x``: other classes of the same dataset, the generated stroke/glyph set, another
 dataset) or, when the task has none (one-vs-rest), from the generated stroke/glyph set
 (:mod:`ad_core.data.strokes`, the offline stand-in for the paper's Omniglot). Augmented copies of
 the normals are used only when explicitly chosen (``negatives=augmented-normals``): they are not
@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ad_core.contracts import FitData, NegativesRequest, ParamSpec, Task, TrainingMonitor
 from ad_core.detectors.ae import COMMON_PARAMS, P_CONT, P_SEED, ReconstructionDetector
 from ad_core.detectors.ae import reconstruction_error as _rec
-from ad_core.detectors.base import ParamSpec, TrainingMonitor
 from ad_core.errors import BadDataError
 from ad_core.nets import conv_ae as nets
 from ad_core.train import fit_loop, predict_batches
@@ -160,61 +160,53 @@ class LISAEDetector(ReconstructionDetector):
         return super()._build_net(arch, prep, model_shape)
 
     # --------------------------------------------------------------- negatives
-    def negatives(self, task: Any) -> tuple[torch.Tensor, str]:
-        """The negative dataset D⁻ and a label of where it came from (deterministic)."""
-        choice = self.params_["negatives"]
-        if choice == "task" and task.negatives_x is not None:
-            neg = task.negatives_x
-            source = task.negatives_source or "task negatives"
-        elif choice == "augmented-normals":
-            from ad_core.augment import synthetic_negatives
-            from ad_core.tasks import AUGMENTED_NORMALS
+    def negatives_request(self) -> NegativesRequest:
+        """D⁻ as the ``negatives`` parameter names it (the experiment resolves the request)."""
+        p = self.preview_params("negatives", "seed")
+        kind = {"task": "task-or-strokes"}.get(p["negatives"], p["negatives"])
+        return NegativesRequest(kind, seed=int(p["seed"]))
 
-            gen = torch.Generator().manual_seed(int(self.params_["seed"]) + 17)
-            neg = synthetic_negatives(task.train_x, gen)
-            source = AUGMENTED_NORMALS
-        else:
-            from ad_core.tasks import stroke_negatives, strokes_source
-
-            if task.modality != "image":
-                raise BadDataError("This table has no negatives: LIS-AE on tables needs a "
-                                   "negative-data split (task=negatives) with negative classes.")
-            neg = stroke_negatives(task.train_x.shape[1:], int(self.params_["seed"]))
-            source = strokes_source()
-        if tuple(neg.shape[1:]) != tuple(task.train_x.shape[1:]):
+    def _negatives(self, data: FitData) -> tuple[torch.Tensor, str]:
+        """The negative dataset D⁻ ``fit`` received, checked, and where it came from."""
+        neg = data.negatives_x
+        if neg is None:
+            raise BadDataError("LIS-AE needs negative samples: pass fit(..., negatives=...) (the "
+                               "experiment supplies the task's negatives or the generated "
+                               "stroke/glyph set).")
+        if tuple(neg.shape[1:]) != tuple(data.train_x.shape[1:]):
             raise BadDataError("The negatives must have the normals' shape.")
         if len(neg) < 4:
             raise BadDataError("LIS-AE needs at least 4 negative samples.")
-        return neg.float(), source
+        return neg.float(), data.negatives_source or "given negatives"
 
     # --------------------------------------------------------------- training
-    def _fit(self, task: Any, monitor: TrainingMonitor) -> None:
+    def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
         p = self.params_
-        gen = self._setup(task)
-        neg, self.negatives_source_ = self.negatives(task)
+        gen = self._setup(data)
+        neg, self.negatives_source_ = self._negatives(data)
         perm = torch.randperm(len(neg), generator=torch.Generator().manual_seed(int(p["seed"]) + 5))
         n_val = max(2, len(neg) // 10)
         neg_val, neg_train = neg[perm[:n_val]], neg[perm[n_val:]]
         self.n_negatives_ = len(neg)
-        self._feature_extraction_phase(task, neg_train, monitor, gen)
+        self._feature_extraction_phase(data, neg_train, monitor, gen)
         self.net1_ = copy.deepcopy(self.net_).eval()
-        self.phase1_saturation_ = self.saturation(task.train_x)
+        self.phase1_saturation_ = self.saturation(data.train_x)
         self.phase1_neg_error_ = float(self._per_sample(neg_train).mean())
         self.gamma_ = float(p["gamma"]) if p["gamma"] > 0 else float(p["gamma_multiple"]) * \
             self.phase1_neg_error_
         beta, gamma = float(p["beta"]), self.gamma_
 
         def validate() -> float:
-            return float(lisae_phase2_loss(self._per_sample(task.val_x), self._per_sample(neg_val),
+            return float(lisae_phase2_loss(self._per_sample(data.val_x), self._per_sample(neg_val),
                                            beta, gamma))
 
-        latent_shaping_phase(self.net_, self.prep_, task.train_x, neg_train, beta=beta, gamma=gamma,
+        latent_shaping_phase(self.net_, self.prep_, data.train_x, neg_train, beta=beta, gamma=gamma,
                              epochs=int(p["phase2_epochs"]), batch_size=int(p["batch_size"]),
                              lr=float(p["phase2_lr"]), generator=gen, device=self.device_,
                              monitor=monitor, history=self.history_, validate=validate,
                              select=p["select"])
 
-    def _feature_extraction_phase(self, task: Any, neg: torch.Tensor, monitor: TrainingMonitor,
+    def _feature_extraction_phase(self, data: FitData, neg: torch.Tensor, monitor: TrainingMonitor,
                                   gen: torch.Generator) -> None:
         """Phase 1: reconstruct the positives (+ LinSep's BCE on the latent pre-activation)."""
         p = self.params_
@@ -249,9 +241,9 @@ class LISAEDetector(ReconstructionDetector):
 
         opt = self._optimizer(params)
         sched, per = self._schedule(opt)
-        fit_loop(modules=modules, optimizer=opt, loss_fn=loss_fn, data=(task.train_x.to(dev),),
+        fit_loop(modules=modules, optimizer=opt, loss_fn=loss_fn, data=(data.train_x.to(dev),),
                  batch_size=int(p["batch_size"]), scheduler=sched, scheduler_per=per,
-                 monitor=monitor, validate=lambda: self._mean_score(task.val_x),
+                 monitor=monitor, validate=lambda: self._mean_score(data.val_x),
                  eval_every=int(p["eval_every"]) or None, select=p["select"], generator=gen,
                  device=dev, drop_last=True, history=self.history_, phase="phase1",
                  **self._loop_length())
@@ -272,13 +264,15 @@ class LISAEDetector(ReconstructionDetector):
         self._check_fitted()
         return self._per_sample(x, self.net1_).numpy().astype(np.float64)
 
-    def extra_scores(self, task: Any) -> dict[str, np.ndarray]:
+    def extra_scores(self, task: Task, negatives: torch.Tensor | None = None
+                     ) -> dict[str, np.ndarray]:
         """``phase1_test``: phase-1 test scores; ``negatives`` / ``negatives_phase1``: the
         negatives' scores after / before latent shaping."""
-        neg, _ = self.negatives(task)
-        return {"phase1_test": self.phase1_scores(task.test_x),
-                "negatives": self.decision_function(neg),
-                "negatives_phase1": self.phase1_scores(neg)}
+        out = {"phase1_test": self.phase1_scores(task.test_x)}
+        if negatives is not None:
+            out.update({"negatives": self.decision_function(negatives),
+                        "negatives_phase1": self.phase1_scores(negatives)})
+        return out
 
     def _explain(self, x: torch.Tensor) -> dict[str, Any]:
         out = super()._explain(x)
@@ -308,6 +302,3 @@ class LISAEDetector(ReconstructionDetector):
         self.gamma_ = float(state["gamma"])
         self.phase1_neg_error_ = float(state["phase1_negative_error"])
         self.phase1_saturation_ = float(state.get("phase1_saturation", float("nan")))
-
-
-DETECTORS = {LISAEDetector.name: LISAEDetector}

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ad_core.detectors.base import Detector, ParamSpec, TrainingMonitor
+from ad_core.contracts import FitData, ParamSpec, TrainingMonitor
+from ad_core.detectors.base import Detector
 from ad_core.device import default_device
 from ad_core.errors import BadParameterError
 from ad_core.nets.neutral_nets import (
@@ -134,7 +135,7 @@ def fit_column_scaling(x: torch.Tensor, scaling: str) -> tuple[torch.Tensor, tor
     return shift, scale
 
 
-class NeuTraLAD(Detector):
+class NeuTraLADDetector(Detector):
     """NeuTraL AD (Qiu et al., ICML 2021): learnable transformations + deterministic contrastive
     loss. Each of K transformation networks M_k makes a view T_k(x); a shared encoder f embeds the
     original and the views; training pulls every view towards its original and pushes the views
@@ -240,9 +241,9 @@ class NeuTraLAD(Detector):
         return self.modality_ == "image"
 
     # ----------------------------------------------------------------- fit
-    def _fit(self, task: Any, monitor: TrainingMonitor) -> None:
+    def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
         p = self.params_
-        train = task.train_x.float()
+        train = data.train_x.float()
         if self.modality_ == "tabular":
             self.shift_, self.scale_ = fit_column_scaling(train, p["scaling"])
         gen = seed_everything(p["seed"])
@@ -251,7 +252,7 @@ class NeuTraLAD(Detector):
         opt = torch.optim.Adam(self.net_.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
         step = p["lr_step"] or max(1, p["epochs"] // 4)
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step, gamma=0.5)
-        val = self._prepare(task.val_x.float()).to(self.device_)
+        val = self._prepare(data.val_x.float()).to(self.device_)
 
         def loss_fn(batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
             return self._terms(batch[0]).sum(1).mean()
@@ -323,6 +324,3 @@ class NeuTraLAD(Detector):
         self.net_.to(self.device_).eval()
         if self.modality_ == "tabular":
             self.shift_, self.scale_ = tensors["shift"], tensors["scale"]
-
-
-DETECTORS = {"neutral": NeuTraLAD}

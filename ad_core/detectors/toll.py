@@ -7,7 +7,7 @@ combination per sample, s(x) = ‖x̂ − x‖₂ + β‖z‖_p; ``explain`` ret
 ``score_terms`` (aggregation ``sum``). β = 0 is the plain AE with the l2 error.
 
 Inputs on MNIST/Fashion-MNIST are standardised with the *dataset's* pixel mean and standard
-deviation (its training split, all classes: ``task.dataset_stats``), not the normal class's — per
+deviation (its training split, all classes: ``data.dataset_stats``), not the normal class's — per
 class statistics would change the effective β per class (``standardize_with=normals`` offers
 them explicitly). Training follows the paper: random batches for a number of iterations (drawn
 from shuffled passes, so no sample repeats within an epoch; a batch above the training-set size
@@ -27,9 +27,9 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from ad_core.contracts import FitData, NegativesRequest, ParamSpec
 from ad_core.detectors.ae import COMMON_PARAMS, P_CONT, P_SEED, ReconstructionDetector, latent_norm
 from ad_core.detectors.ae import reconstruction_error as _rec
-from ad_core.detectors.base import ParamSpec
 from ad_core.errors import BadParameterError
 
 P_NORMS = {"1": 1.0, "2": 2.0, "inf": math.inf}
@@ -69,33 +69,6 @@ def targeted_collapse(x_hat: torch.Tensor, x: torch.Tensor, z: torch.Tensor, bet
                       p: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Toll's two per-sample terms: ‖x̂ − x‖₂ and β·‖z‖_p (their sum is loss and score)."""
     return _rec(x_hat, x, "l2"), beta * latent_norm(z, p)
-
-
-def labelled_validation(task: Any, n_anomalies: int, seed: int) -> torch.Tensor:
-    """Held-out anomalies for ``selection=labelled_val``: images of the non-normal classes taken
-    from the dataset's *training* split (the rows the task's test set never uses).
-
-    Raises :class:`BadParameterError` when the task's protocol leaves no such rows (tables under the
-    ODDS protocol put every anomaly in the test set; testbed anomalies are generated).
-    """
-    from ad_core.data import load_dataset
-    from ad_core.tasks import train_test_rows
-
-    if task.kind not in ("one-vs-rest", "negatives") or task.modality != "image":
-        raise BadParameterError("selection=labelled_val needs an image one-vs-rest task: other "
-                                "protocols have no labelled anomalies outside the test set.")
-    ds = load_dataset(task.dataset)
-    train_rows, _ = train_test_rows(ds, task.seed, float(task.options.get("test_fraction", 0.2)))
-    y = ds.y.numpy()
-    normal_ids = [list(ds.class_names).index(c) for c in task.normal]
-    rows = train_rows[~np.isin(y[train_rows], normal_ids)]
-    test_rows = set(np.asarray(task.test_index).tolist())
-    rows = np.array([r for r in rows if r not in test_rows], dtype=np.int64)
-    if len(rows) == 0:
-        raise BadParameterError("selection=labelled_val found no anomalies outside the test set.")
-    rng = np.random.default_rng(seed + 4242)
-    take = np.sort(rng.choice(rows, size=min(int(n_anomalies), len(rows)), replace=False))
-    return ds.x[torch.from_numpy(take)]
 
 
 class TollDetector(ReconstructionDetector):
@@ -154,11 +127,11 @@ class TollDetector(ReconstructionDetector):
             out["resize"] = 32
         return out
 
-    def _setup(self, task: Any) -> torch.Generator:
+    def _setup(self, data: FitData) -> torch.Generator:
         """As the AE's, but ``standardize`` uses the dataset's training-split pixel mean and std
-        (``task.dataset_stats``) when ``standardize_with=dataset`` (METHODS.md §2, §7)."""
-        gen = super()._setup(task)
-        stats = getattr(task, "dataset_stats", None)
+        (``data.dataset_stats``) when ``standardize_with=dataset`` (METHODS.md §2, §7)."""
+        gen = super()._setup(data)
+        stats = data.dataset_stats
         self.standardization_ = "none"
         if self.prep_mode_ == "standardize":
             if self.params_["standardize_with"] == "dataset" and stats:
@@ -180,16 +153,27 @@ class TollDetector(ReconstructionDetector):
         rec, reg = targeted_collapse(x_hat, xm, z, float(self.params_["beta"]), self.norm_p)
         return rec + reg
 
-    def validation_criterion(self, task: Any) -> Any:
+    def negatives_request(self) -> NegativesRequest | None:
+        """``selection=labelled_val`` asks for labelled anomalies from the training split."""
+        p = self.preview_params("selection", "n_val_anomalies", "seed")
+        if p["selection"] != "labelled_val":
+            return None
+        return NegativesRequest("labelled-anomalies", seed=int(p["seed"]),
+                                n=int(p["n_val_anomalies"]))
+
+    def validation_criterion(self, data: FitData) -> Any:
         if self.params_["selection"] != "labelled_val":
             self.history_["selection"] = ["val_loss"]
-            return super().validation_criterion(task)
+            return super().validation_criterion(data)
         from ad_core.metrics import auroc
 
-        anomalies = labelled_validation(task, int(self.params_["n_val_anomalies"]),
-                                        int(self.params_["seed"]))
-        xv = torch.cat([task.val_x, anomalies])
-        yv = np.r_[np.zeros(len(task.val_x)), np.ones(len(anomalies))]
+        anomalies = data.negatives_x
+        if anomalies is None or len(anomalies) == 0:
+            raise BadParameterError("selection=labelled_val needs labelled anomalies: pass them as "
+                                    "fit(..., negatives=...) (the experiment draws them from the "
+                                    "dataset's training split, never the test set).")
+        xv = torch.cat([data.val_x, anomalies])
+        yv = np.r_[np.zeros(len(data.val_x)), np.ones(len(anomalies))]
         self.history_["selection"] = ["labelled_val"]
         self.n_labelled_val_ = len(anomalies)
         return lambda: 1.0 - auroc(yv, self._per_sample(xv).numpy())
@@ -223,6 +207,3 @@ class TollDetector(ReconstructionDetector):
         return {**super()._state_json(), "selection": self.params_["selection"],
                 "n_labelled_val": getattr(self, "n_labelled_val_", 0),
                 "standardization": getattr(self, "standardization_", "")}
-
-
-DETECTORS = {TollDetector.name: TollDetector}

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from ad_core import teaching as T  # noqa: E402
 from ad_core.runs import save_run  # noqa: E402
+from ad_core.teaching import common  # noqa: E402
 
 PAGE = Path(__file__).resolve().parents[2] / "pages" / "teaching.py"
 
@@ -26,7 +27,7 @@ def _write(folder: Path, name: str, rows: list[dict], meta: dict | None = None) 
 def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Small fake cached results (GeoTrans §6, morph, augmentation) in a temporary folder."""
     monkeypatch.setenv("ANOMALY_LAB_RUNS", str(tmp_path / "runs"))  # no saved runs
-    monkeypatch.setattr(T, "results_path", lambda name: tmp_path / f"{name}.json")
+    monkeypatch.setattr(common, "results_path", lambda name: tmp_path / f"{name}.json")
     _write(tmp_path, "teaching_geotrans_intuition", [
         {"experiment": T.geotrans_label(*e), "normal": e[0], "anomaly": e[1],
          "transformations": e[2].split(","), "auroc": a, "paper_auroc": p, "seed": 0,
@@ -79,7 +80,7 @@ def test_page_renders_every_demo(cached: Path) -> None:
 def test_page_says_plainly_when_results_are_missing(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANOMALY_LAB_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setattr(T, "results_path", lambda name: tmp_path / f"{name}.json")
+    monkeypatch.setattr(common, "results_path", lambda name: tmp_path / f"{name}.json")
     at = AppTest.from_file(str(PAGE), default_timeout=90)
     at.run()
     assert not at.exception, at.exception

@@ -9,6 +9,7 @@ import torch
 from ad_core import metrics as M
 from ad_core.detectors import Detector, make_detector
 from ad_core.errors import BadParameterError, UserError
+from ad_core.experiment import fit_task
 from ad_core.nets import conv_ae as nets
 from ad_core.nets.preprocess import InputTransform
 
@@ -17,13 +18,13 @@ FAST = {"epochs": 25, "batch_size": 16}
 
 @pytest.fixture(scope="module")
 def iforest_auc(task8):
-    det = make_detector("iforest").fit(task8)
+    det = fit_task(make_detector("iforest"), task8)
     return M.auroc(task8.test_y, det.decision_function(task8.test_x))
 
 
 @pytest.fixture(scope="module")
 def fitted_ae(task8):
-    return make_detector("ae", "quick", **FAST).fit(task8)
+    return fit_task(make_detector("ae", "quick", **FAST), task8)
 
 
 def test_ae_beats_iforest_on_digits(fitted_ae, task8, iforest_auc):
@@ -52,7 +53,7 @@ def test_ae_explain_embed_and_reload(fitted_ae, task8, tmp_path):
 
 
 def test_ae_on_a_table_standardises_and_beats_chance(tabular_task, tmp_path):
-    det = make_detector("ae", "quick", epochs=20, batch_size=32).fit(tabular_task)
+    det = fit_task(make_detector("ae", "quick", epochs=20, batch_size=32), tabular_task)
     assert det.arch_ == "mlp" and det.prep_mode_ == "features"
     auc = M.auroc(tabular_task.test_y, det.decision_function(tabular_task.test_x))
     assert auc > 0.75
@@ -69,7 +70,7 @@ def test_ae_on_a_table_standardises_and_beats_chance(tabular_task, tmp_path):
                                          ({"arch": "toll_cifar"}, BadParameterError)])
 def test_bad_parameters_raise_user_errors(task8, params, err):
     with pytest.raises(err):
-        make_detector("ae", "quick", epochs=1, **params).fit(task8)
+        fit_task(make_detector("ae", "quick", epochs=1, **params), task8)
     assert issubclass(err, UserError)
 
 
@@ -125,7 +126,7 @@ def test_preprocessing_inverse_recovers_the_input(mode, resize):
 def test_cae_ocsvm_scores_latent_codes_and_reloads(task8, tmp_path):
     from ad_core.detectors.cae_ocsvm import CAEOCSVMDetector
 
-    det = CAEOCSVMDetector(epochs=10, batch_size=16).fit(task8)
+    det = fit_task(CAEOCSVMDetector(epochs=10, batch_size=16), task8)
     s = det.decision_function(task8.test_x)
     assert M.auroc(task8.test_y, s) > 0.7
     np.testing.assert_allclose(s, det.svm_.decision_function(det.embed(task8.test_x)))

@@ -10,13 +10,14 @@ from ad_core.detectors import Detector, make_detector
 from ad_core.detectors.ae import AEDetector
 from ad_core.detectors.dae import DAEDetector
 from ad_core.errors import BadParameterError, UnknownNameError
+from ad_core.experiment import fit_task
 
 FAST = {"epochs": 25, "batch_size": 16}
 
 
 @pytest.fixture(scope="module")
 def fitted(task8):
-    return make_detector("dae", "quick", augmentation="noise", **FAST).fit(task8)
+    return fit_task(make_detector("dae", "quick", augmentation="noise", **FAST), task8)
 
 
 def test_dae_reuses_the_autoencoder():
@@ -25,7 +26,7 @@ def test_dae_reuses_the_autoencoder():
 
 
 def test_dae_beats_iforest_on_digits_and_reloads(fitted, task8, tmp_path):
-    ifo = make_detector("iforest").fit(task8)
+    ifo = fit_task(make_detector("iforest"), task8)
     base = M.auroc(task8.test_y, ifo.decision_function(task8.test_x))
     s = fitted.decision_function(task8.test_x)
     assert M.auroc(task8.test_y, s) > base
@@ -45,24 +46,24 @@ def test_extra_scores_of_augmented_training_images(fitted, task8):
 
 def test_identity_augmentation_is_the_plain_ae(task8):
     same = {"epochs": 3, "batch_size": 32, "seed": 1}
-    dae = make_detector("dae", "quick", augmentation="none", **same).fit(task8)
-    ae = make_detector("ae", "quick", **same).fit(task8)
+    dae = fit_task(make_detector("dae", "quick", augmentation="none", **same), task8)
+    ae = fit_task(make_detector("ae", "quick", **same), task8)
     np.testing.assert_allclose(dae.decision_function(task8.test_x), ae.decision_function(task8.test_x),
                                rtol=1e-6)
 
 
 def test_augmentation_parameters_are_parsed_and_checked(task8):
     det = make_detector("dae", "quick", augmentation="noise", augmentation_params="sigma=0.3", epochs=1)
-    det.fit(task8)
+    fit_task(det, task8)
     assert det.params_["augmentation_params"] == {"sigma": 0.3}
     with pytest.raises(UnknownNameError):
-        make_detector("dae", "quick", augmentation="rotat", epochs=1).fit(task8)
+        fit_task(make_detector("dae", "quick", augmentation="rotat", epochs=1), task8)
     with pytest.raises(UnknownNameError):
-        make_detector("dae", "quick", augmentation="noise", augmentation_params={"radius": 2},
-                      epochs=1).fit(task8)
+        fit_task(make_detector("dae", "quick", augmentation="noise", augmentation_params={"radius": 2},
+                      epochs=1), task8)
     with pytest.raises(BadParameterError):
-        make_detector("dae", "quick", augmentation="noise", augmentation_params="sigma",
-                      epochs=1).fit(task8)
+        fit_task(make_detector("dae", "quick", augmentation="noise", augmentation_params="sigma",
+                      epochs=1), task8)
 
 
 def test_paper_preset_is_the_study_setting():

@@ -10,6 +10,7 @@ import torch
 
 from ad_core import metrics as M
 from ad_core.detectors import make_detector
+from ad_core.experiment import fit_task
 
 SAME = {"epochs": 3, "batch_size": 32, "seed": 1}
 
@@ -26,9 +27,9 @@ def _weights(det) -> dict[str, torch.Tensor]:
 
 
 def test_an_augmentation_changes_the_trained_network_and_its_scores(testbed3):
-    plain = make_detector("dae", "quick", augmentation="none", **SAME).fit(testbed3)
-    again = make_detector("dae", "quick", augmentation="none", **SAME).fit(testbed3)
-    noisy = make_detector("dae", "quick", augmentation="noise", **SAME).fit(testbed3)
+    plain = fit_task(make_detector("dae", "quick", augmentation="none", **SAME), testbed3)
+    again = fit_task(make_detector("dae", "quick", augmentation="none", **SAME), testbed3)
+    noisy = fit_task(make_detector("dae", "quick", augmentation="noise", **SAME), testbed3)
     w0, w1, w2 = _weights(plain), _weights(again), _weights(noisy)
     assert all(torch.equal(w0[k], w1[k]) for k in w0), "same seed, same augmentation: same net"
     changed = [k for k in w0 if w0[k].is_floating_point() and not torch.equal(w0[k], w2[k])]
@@ -47,7 +48,7 @@ def test_the_aligned_augmentation_separates_its_anomalies_better(testbed3):
     # flipped normals reconstruct worse than under the plain AE (seeded; AUROC on flips 0.85 →
     # 0.91 for digit 3 when written).
     fit = {"epochs": 25, "batch_size": 16, "seed": 0}
-    auc = {aug: M.per_kind_auroc(testbed3.test_kind, make_detector(
-        "dae", "quick", augmentation=aug, **fit).fit(testbed3).decision_function(testbed3.test_x))
+    auc = {aug: M.per_kind_auroc(testbed3.test_kind, fit_task(make_detector(
+        "dae", "quick", augmentation=aug, **fit), testbed3).decision_function(testbed3.test_x))
         for aug in ("none", "flip")}
     assert auc["flip"]["flip"] > auc["none"]["flip"] + 0.02, auc

@@ -23,6 +23,7 @@ from ad_core.data import dataset_info, list_datasets, load_dataset
 from ad_core.data import kdd as kdd_mod
 from ad_core.data import odds as odds_mod
 from ad_core.data import torchvision_sets as tv
+from ad_core.data.registry import register_odds_folder
 from ad_core.errors import BadDataError, DatasetUnavailableError, UnknownNameError
 from ad_core.tasks import one_vs_rest
 
@@ -239,7 +240,7 @@ def test_odds_extra_tables_and_bad_files(tmp_path):
     savemat(folder / "satellite.mat", {"X": np.ones((4, 2)), "y": np.array([[0], [1], [0], [1]])})
     savemat(folder / "broken.mat", {"X": np.ones((4, 2))})
     (folder / "garbage.mat").write_bytes(b"not a mat file at all")
-    names = odds_mod.register_folder(tmp_path)
+    names = register_odds_folder(tmp_path)
     assert "odds_satellite" in names
     assert load_dataset("odds_satellite", root=tmp_path).n_classes == 2
     with pytest.raises(BadDataError, match="'y'"):

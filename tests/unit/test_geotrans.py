@@ -7,12 +7,14 @@ import math
 import numpy as np
 import pytest
 import torch
+from ad_core.teaching.geotrans import gradient_ascent
 
 from ad_core.data import load_dataset
 from ad_core.detectors import get_detector_class, make_detector
 from ad_core.detectors.classical import IsolationForestDetector
-from ad_core.detectors.geotrans import GeoTrans, gradient_ascent, preprocess
+from ad_core.detectors.geotrans import GeoTransDetector, preprocess
 from ad_core.errors import UserError
+from ad_core.experiment import fit_task
 from ad_core.metrics import auroc
 from ad_core.tasks import one_vs_rest
 
@@ -24,11 +26,11 @@ def digits_task():
 
 @pytest.fixture(scope="module")
 def fitted(digits_task):
-    return GeoTrans(preset="quick", transformations="8", epochs=2, width=1).fit(digits_task)
+    return fit_task(GeoTransDetector(preset="quick", transformations="8", epochs=2, width=1), digits_task)
 
 
 def test_registered_and_preprocessing():
-    assert get_detector_class("geotrans") is GeoTrans
+    assert get_detector_class("geotrans") is GeoTransDetector
     x = torch.rand(2, 1, 28, 28)
     p = preprocess(x)
     assert p.shape == (2, 1, 32, 32)  # 28×28 zero-padded by 2 before scaling: the pad is −1
@@ -40,8 +42,8 @@ def test_beats_isolation_forest_on_small_mnist_task():
     task = one_vs_rest(load_dataset("mnist5k"), "3", seed=0, max_train=60)
     keep = torch.arange(0, len(task.test_x), 2)  # every other test image keeps this test quick
     x, y = task.test_x[keep], task.test_y[keep.numpy()]
-    geo = GeoTrans(preset="quick", transformations="8", epochs=3, width=1).fit(task)
-    iso = IsolationForestDetector().fit(task)
+    geo = fit_task(GeoTransDetector(preset="quick", transformations="8", epochs=3, width=1), task)
+    iso = fit_task(IsolationForestDetector(), task)
     a_geo, a_iso = auroc(y, geo.decision_function(x)), auroc(y, iso.decision_function(x))
     assert a_geo > a_iso + 0.05 and a_geo > 0.85, (a_geo, a_iso)
 
@@ -83,19 +85,19 @@ def test_score_terms_aggregate_to_decision_function(fitted, digits_task, score):
 def test_save_load_gives_identical_scores(fitted, digits_task, tmp_path):
     x = digits_task.test_x[:40]
     fitted.save(tmp_path)
-    again = GeoTrans.load(tmp_path)
+    again = GeoTransDetector.load(tmp_path)
     np.testing.assert_array_equal(again.decision_function(x), fitted.decision_function(x))
     assert again.transformation_names == fitted.transformation_names
     assert again.threshold_ == fitted.threshold_
 
 
 def test_custom_translation_transformation_roundtrips(digits_task, tmp_path):
-    det = GeoTrans(preset="quick", transformations="identity,tx+3", epochs=1, width=1,
-                   arch="wrn").fit(digits_task)
+    det = fit_task(GeoTransDetector(preset="quick", transformations="identity,tx+3", epochs=1, width=1,
+                   arch="wrn"), digits_task)
     assert det.transformation_names == ["identity", "tx+3"]
     det.save(tmp_path)
     x = digits_task.test_x[:10]
-    np.testing.assert_array_equal(GeoTrans.load(tmp_path).decision_function(x),
+    np.testing.assert_array_equal(GeoTransDetector.load(tmp_path).decision_function(x),
                                   det.decision_function(x))
 
 
@@ -106,7 +108,7 @@ def test_custom_translation_transformation_roundtrips(digits_task, tmp_path):
 ])
 def test_bad_parameters_raise_user_errors(digits_task, params):
     with pytest.raises(UserError):
-        GeoTrans(preset="quick", **params).fit(digits_task)
+        fit_task(GeoTransDetector(preset="quick", **params), digits_task)
 
 
 def test_bad_names_and_inputs_raise_user_errors(fitted):
@@ -115,7 +117,7 @@ def test_bad_names_and_inputs_raise_user_errors(fitted):
     with pytest.raises(UserError):
         fitted.decision_function(torch.rand(3, 1, 28, 28))
     with pytest.raises(UserError):
-        GeoTrans().decision_function(torch.rand(3, 1, 8, 8))
+        GeoTransDetector().decision_function(torch.rand(3, 1, 8, 8))
 
 
 def test_gradient_ascent_raises_simplified_normality(fitted, digits_task):

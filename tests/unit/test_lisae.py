@@ -10,6 +10,8 @@ from ad_core import metrics as M
 from ad_core.detectors import Detector, make_detector
 from ad_core.detectors.lisae import lisae_phase2_loss
 from ad_core.errors import BadParameterError
+from ad_core.experiment import fit_task
+from ad_core.tasks import resolve_negatives
 
 FAST = {"epochs": 25, "phase2_epochs": 15, "batch_size": 16}
 
@@ -24,11 +26,11 @@ def neg_task(digits):
 
 @pytest.fixture(scope="module")
 def fitted(neg_task):
-    return make_detector("lisae", "quick", linsep=True, **FAST).fit(neg_task)
+    return fit_task(make_detector("lisae", "quick", linsep=True, **FAST), neg_task)
 
 
 def test_lisae_beats_iforest_and_improves_on_phase1(fitted, neg_task):
-    ifo = make_detector("iforest").fit(neg_task)
+    ifo = fit_task(make_detector("iforest"), neg_task)
     base = M.auroc(neg_task.test_y, ifo.decision_function(neg_task.test_x))
     auc = M.auroc(neg_task.test_y, fitted.decision_function(neg_task.test_x))
     auc1 = M.auroc(neg_task.test_y, fitted.phase1_scores(neg_task.test_x))
@@ -51,7 +53,7 @@ def test_explain_extra_scores_and_reload(fitted, neg_task, tmp_path):
     for k in ("reconstruction", "error_map", "reconstruction_phase1", "error_map_phase1"):
         assert ex[k].shape == tuple(x.shape)
     assert ex["latent"].shape == (6, 32)
-    extra = fitted.extra_scores(neg_task)
+    extra = fitted.extra_scores(neg_task, neg_task.negatives_x)
     assert extra["phase1_test"].shape == (len(neg_task.test_x),)
     assert extra["negatives"].shape == (len(neg_task.negatives_x),)
     # latent shaping pushes the negatives' error up
@@ -65,11 +67,11 @@ def test_explain_extra_scores_and_reload(fitted, neg_task, tmp_path):
 
 
 def test_default_negatives_are_the_stroke_glyph_set_not_augmented_normals(digits_task):
-    det = make_detector("lisae", "quick", epochs=2, phase2_epochs=2, batch_size=32).fit(digits_task)
+    det = fit_task(make_detector("lisae", "quick", epochs=2, phase2_epochs=2, batch_size=32), digits_task)
     assert "strokes" in det.negatives_source_ and "augmented" not in det.negatives_source_
     assert det._state_json()["negatives_source"] == det.negatives_source_
     assert det.gamma_ == pytest.approx(3.0 * det.phase1_neg_error_)
-    neg, _ = det.negatives(digits_task)
+    neg, _ = resolve_negatives(digits_task, det.negatives_request())
     # generated images, not copies of the normals
     assert neg.shape[1:] == digits_task.train_x.shape[1:] and len(neg) >= len(digits_task.train_x)
     d = torch.cdist(neg.reshape(len(neg), -1)[:50], digits_task.train_x.reshape(
@@ -78,8 +80,8 @@ def test_default_negatives_are_the_stroke_glyph_set_not_augmented_normals(digits
 
 
 def test_augmented_normals_only_when_chosen_and_labelled(digits_task):
-    det = make_detector("lisae", "quick", epochs=1, phase2_epochs=1, batch_size=32,
-                        negatives="augmented-normals").fit(digits_task)
+    det = fit_task(make_detector("lisae", "quick", epochs=1, phase2_epochs=1, batch_size=32,
+                        negatives="augmented-normals"), digits_task)
     assert det.negatives_source_.startswith("augmented normals")
     assert "NOT a similar-domain" in det.negatives_source_
 
@@ -93,12 +95,12 @@ def half_task(digits):
 
 
 def test_phase2_strictly_improves_on_phase1_on_a_negative_split(half_task):
-    det = make_detector("lisae", "quick", linsep=False, epochs=25, phase2_epochs=15,
-                        batch_size=16).fit(half_task)
+    det = fit_task(make_detector("lisae", "quick", linsep=False, epochs=25, phase2_epochs=15,
+                        batch_size=16), half_task)
     auc1 = M.auroc(half_task.test_y, det.phase1_scores(half_task.test_x))
     auc2 = M.auroc(half_task.test_y, det.decision_function(half_task.test_x))
     assert auc2 > auc1 + 1e-3, f"phase 2 {auc2:.4f} vs phase 1 {auc1:.4f}"
-    extra = det.extra_scores(half_task)
+    extra = det.extra_scores(half_task, half_task.negatives_x)
     assert extra["negatives"].mean() > extra["negatives_phase1"].mean() + 0.1
     assert det.phase1_saturation_ < 0.5  # the tanh latent is not saturated when phase 2 starts
 
@@ -106,8 +108,8 @@ def test_phase2_strictly_improves_on_phase1_on_a_negative_split(half_task):
 def test_a_saturated_tanh_latent_leaves_phase2_nothing_to_move(half_task):
     """Why the quick preset has a latent penalty: without it, phase 1 drives tanh into saturation
     (|z| → 1, zero gradient) and latent shaping cannot change the scores."""
-    det = make_detector("lisae", "quick", linsep=False, latent_penalty=0.0, epochs=25,
-                        phase2_epochs=15, batch_size=16).fit(half_task)
+    det = fit_task(make_detector("lisae", "quick", linsep=False, latent_penalty=0.0, epochs=25,
+                        phase2_epochs=15, batch_size=16), half_task)
     assert det.phase1_saturation_ > 0.9
     np.testing.assert_allclose(det.decision_function(half_task.test_x),
                                det.phase1_scores(half_task.test_x), rtol=1e-3)
@@ -122,4 +124,4 @@ def test_phase2_loss_is_algorithm_1():
                                     {"negatives": "synthetic"}, {"latent_penalty": -1.0}])
 def test_bad_parameters_raise(digits_task, params):
     with pytest.raises(BadParameterError):
-        make_detector("lisae", "quick", epochs=1, **params).fit(digits_task)
+        fit_task(make_detector("lisae", "quick", epochs=1, **params), digits_task)

@@ -10,8 +10,9 @@ import torch
 
 from ad_core.detectors import make_detector
 from ad_core.detectors.base import Detector
-from ad_core.detectors.neutral import NeuTraLAD, dcl_loss
+from ad_core.detectors.neutral import NeuTraLADDetector, dcl_loss
 from ad_core.errors import UserError
+from ad_core.experiment import fit_task
 from ad_core.metrics import auroc
 from ad_core.nets.neutral_nets import (
     TRANSFORM_TYPES,
@@ -123,14 +124,14 @@ def _task(dataset: str, normal: str, **kw):
 @pytest.fixture(scope="module")
 def table_fit():
     task = _task("breast_cancer", "benign")
-    det = NeuTraLAD(epochs=40, seed=0).fit(task)
+    det = fit_task(NeuTraLADDetector(epochs=40, seed=0), task)
     return det, task
 
 
 @pytest.fixture(scope="module")
 def image_fit():
     task = _task("digits", "0")
-    det = NeuTraLAD(n_transforms=3, epochs=4, batch_size=32, seed=0).fit(task)
+    det = fit_task(NeuTraLADDetector(n_transforms=3, epochs=4, batch_size=32, seed=0), task)
     return det, task
 
 
@@ -171,8 +172,8 @@ def test_explain_contributions_sum_to_score(which: str, request) -> None:
 
 def test_multiplicative_table_views_are_masked_inputs() -> None:
     task = _task("breast_cancer", "benign")
-    det = NeuTraLAD(transform_type="multiplicative", n_transforms=3, epochs=2, scaling="standard",
-                    seed=1).fit(task)
+    det = fit_task(NeuTraLADDetector(transform_type="multiplicative", n_transforms=3, epochs=2,
+                                     scaling="standard", seed=1), task)
     x = task.test_x[:5]
     ex = det.explain(x)
     # views are reported in input units: shift + σ(M(x)) ⊙ (x − shift)
@@ -186,7 +187,7 @@ def test_save_load_identical_scores(which: str, request, tmp_path) -> None:
     det, task = request.getfixturevalue(which)
     det.save(tmp_path)
     again = Detector.load(tmp_path)
-    assert isinstance(again, NeuTraLAD)
+    assert isinstance(again, NeuTraLADDetector)
     np.testing.assert_array_equal(again.decision_function(task.test_x),
                                   det.decision_function(task.test_x))
     assert again.threshold_ == det.threshold_
@@ -197,7 +198,7 @@ def test_save_load_identical_scores(which: str, request, tmp_path) -> None:
 def test_bad_params_raise_user_error(params) -> None:
     task = _task("breast_cancer", "benign")
     with pytest.raises(UserError):
-        NeuTraLAD(**params).fit(task)
+        fit_task(NeuTraLADDetector(**params), task)
 
 
 def test_unknown_param_and_dcl_misuse_raise_user_error() -> None:
@@ -210,13 +211,13 @@ def test_unknown_param_and_dcl_misuse_raise_user_error() -> None:
 
 
 def test_presets_follow_the_papers_configs() -> None:
-    thy = NeuTraLAD.preset_params("paper", "thyroid", (6,))
+    thy = NeuTraLADDetector.preset_params("paper", "thyroid", (6,))
     assert (thy["transform_type"], thy["hidden"], thy["z_dim"], thy["trans_hidden"]) == (
         "residual", 24, 24, 24)
-    arr = NeuTraLAD.preset_params("paper", "arrhythmia", (274,))
+    arr = NeuTraLADDetector.preset_params("paper", "arrhythmia", (274,))
     assert arr["batch_norm"] and arr["trans_hidden"] == 200 and arr["lr"] == 5e-4
-    kdd = NeuTraLAD.preset_params("paper", "kddcup99", (120,))
+    kdd = NeuTraLADDetector.preset_params("paper", "kddcup99", (120,))
     assert kdd["transform_type"] == "multiplicative" and kdd["batch_size"] == 1000
-    img = NeuTraLAD.preset_params("paper", "fashion_mnist", (1, 28, 28))
+    img = NeuTraLADDetector.preset_params("paper", "fashion_mnist", (1, 28, 28))
     assert (img["n_transforms"], img["epochs"], img["batch_size"]) == (15, 20, 512)
-    assert NeuTraLAD.preset_params("quick", "thyroid", (6,))["epochs"] == 100
+    assert NeuTraLADDetector.preset_params("quick", "thyroid", (6,))["epochs"] == 100

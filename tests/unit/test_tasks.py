@@ -124,7 +124,6 @@ def test_unknown_task_kind(ds):
 
 
 def test_controlled_testbed_when_augment_exists(ds):
-    pytest.importorskip("ad_core.augment")
     t = build_task(ds, "testbed", "c0", seed=0)
     n_norm = int((t.test_kind == "normal").sum())
     assert n_norm > 0

@@ -112,7 +112,6 @@ def test_lisae_phase_scores_from_a_run_like_object() -> None:
 
 # ----------------------------------------------------------------------------- NeuTraL
 def test_dcl_edge_cases_match_appendix() -> None:
-    pytest.importorskip("ad_core.detectors.neutral")
     v = T.dcl_edge_cases(1.0)
     assert round(v["identity"], 3) == 1.386 == T.NEUTRAL_APPENDIX["identity"]
     assert round(v["counterexample"], 3) == 0.627 == T.NEUTRAL_APPENDIX["counterexample"]
@@ -128,7 +127,6 @@ def test_dcl_edge_cases_match_appendix() -> None:
 
 
 def test_neutral_toy_trains_through_fit_loop() -> None:
-    pytest.importorskip("ad_core.detectors.neutral")
     toy = T.neutral_toy(3, "residual", steps=60, n=64, grid=11)
     assert toy["views"].shape == (3, 64, 2)
     assert toy["loss"].shape == (60,) and toy["loss"][-1] < toy["loss"][0]
@@ -138,7 +136,6 @@ def test_neutral_toy_trains_through_fit_loop() -> None:
 
 # ----------------------------------------------------------------------------- cached results
 def test_relative_auroc_reads_benchmark_rows(tmp_path) -> None:
-    pytest.importorskip("ad_core.benchmarks.augmentation")
     rows = []
     for cls in ("0", "1", "3"):
         for aug, label, c, cut, flip in (("none", "none", None, 0.6, 0.9),

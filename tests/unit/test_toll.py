@@ -12,17 +12,18 @@ from ad_core import metrics as M
 from ad_core.detectors import Detector, make_detector
 from ad_core.detectors.toll import TollDetector, targeted_collapse
 from ad_core.errors import BadParameterError
+from ad_core.experiment import fit_task
 
 FAST = {"iterations": 120, "batch_size": 32, "eval_every": 20}
 
 
 @pytest.fixture(scope="module")
 def fitted(task8):
-    return make_detector("toll", "quick", **FAST).fit(task8)
+    return fit_task(make_detector("toll", "quick", **FAST), task8)
 
 
 def test_toll_beats_iforest_on_digits(fitted, task8):
-    ifo = make_detector("iforest").fit(task8)
+    ifo = fit_task(make_detector("iforest"), task8)
     base = M.auroc(task8.test_y, ifo.decision_function(task8.test_x))
     auc = M.auroc(task8.test_y, fitted.decision_function(task8.test_x))
     assert auc > base, f"Toll {auc:.3f} vs IsolationForest {base:.3f}"
@@ -60,16 +61,16 @@ def test_beta_zero_is_the_plain_autoencoder_l2_objective(task8):
     same = {"arch": "conv", "batchnorm": True, "preprocess": "standardize", "latent_dim": 16,
             "width": 8, "iterations": 40, "batch_size": 32, "lr": 1e-3, "seed": 3}
     # the AE standardises with the normals' statistics; Toll's default is the dataset's
-    toll = make_detector("toll", "quick", beta=0.0, standardize_with="normals", **same).fit(task8)
-    ae = make_detector("ae", "quick", error="l2", eval_every=20, **same).fit(task8)
+    toll = fit_task(make_detector("toll", "quick", beta=0.0, standardize_with="normals", **same), task8)
+    ae = fit_task(make_detector("ae", "quick", error="l2", eval_every=20, **same), task8)
     np.testing.assert_allclose(toll.history_["loss"], ae.history_["loss"], rtol=1e-5)
     np.testing.assert_allclose(toll.decision_function(task8.test_x),
                                ae.decision_function(task8.test_x), rtol=1e-5)
 
 
 def test_labelled_validation_selection_is_explicit_and_recorded(task8):
-    det = make_detector("toll", "quick", selection="labelled_val", n_val_anomalies=50, iterations=40,
-                        batch_size=32, latent_dim=16, width=8).fit(task8)
+    det = fit_task(make_detector("toll", "quick", selection="labelled_val", n_val_anomalies=50, iterations=40,
+                        batch_size=32, latent_dim=16, width=8), task8)
     assert det.history_["selection"] == ["labelled_val"]
     assert det._state_json()["selection"] == "labelled_val"
     assert det.n_labelled_val_ == 50
@@ -79,7 +80,7 @@ def test_labelled_validation_selection_is_explicit_and_recorded(task8):
 @pytest.mark.parametrize("params", [{"beta": -1.0}, {"p": "3"}, {"selection": "test"}])
 def test_bad_parameters_raise(task8, params):
     with pytest.raises(BadParameterError):
-        make_detector("toll", "quick", iterations=1, **params).fit(task8)
+        fit_task(make_detector("toll", "quick", iterations=1, **params), task8)
 
 
 def test_paper_presets_per_dataset():

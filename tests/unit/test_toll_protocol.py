@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from ad_core.detectors import Detector, make_detector
+from ad_core.experiment import fit_task
 from ad_core.tasks import one_vs_rest, train_test_rows
 
 TINY = {"iterations": 6, "batch_size": 32, "eval_every": 3, "latent_dim": 8, "width": 4}
@@ -19,7 +20,7 @@ def t8(digits):
 
 
 def test_standardisation_uses_the_dataset_training_split_not_the_normal_class(digits, t8):
-    det = make_detector("toll", "quick", **TINY).fit(t8)
+    det = fit_task(make_detector("toll", "quick", **TINY), t8)
     train_rows, _ = train_test_rows(digits, 0, 0.2)
     x = digits.x[torch.from_numpy(train_rows)].double()
     assert float(det.prep_.mean) == pytest.approx(float(x.mean()), rel=1e-5)
@@ -28,12 +29,12 @@ def test_standardisation_uses_the_dataset_training_split_not_the_normal_class(di
     assert abs(float(t8.train_x.mean()) - float(x.mean())) > 1e-3
     assert det._state_json()["standardization"] == "dataset training split"
     # the same statistics whatever the normal class: β means the same thing for every class
-    other = make_detector("toll", "quick", **TINY).fit(one_vs_rest(digits, "3", seed=0))
+    other = fit_task(make_detector("toll", "quick", **TINY), one_vs_rest(digits, "3", seed=0))
     assert float(other.prep_.mean) == pytest.approx(float(det.prep_.mean))
 
 
 def test_per_class_statistics_only_when_asked(t8, tmp_path):
-    det = make_detector("toll", "quick", standardize_with="normals", **TINY).fit(t8)
+    det = fit_task(make_detector("toll", "quick", standardize_with="normals", **TINY), t8)
     assert float(det.prep_.mean) == pytest.approx(float(t8.train_x.mean()), rel=1e-5)
     assert det._state_json()["standardization"] == "normal training images"
     det.save(tmp_path / "t")
@@ -59,7 +60,7 @@ def test_paper_batch_above_the_training_set_is_one_full_batch(t8, monkeypatch):
         return real(**{**kw, "loss_fn": wrapped})
 
     monkeypatch.setattr("ad_core.detectors.ae.fit_loop", spy)
-    make_detector("toll", "quick", **{**TINY, "batch_size": 1000, "iterations": 3}).fit(t8)
+    fit_task(make_detector("toll", "quick", **{**TINY, "batch_size": 1000, "iterations": 3}), t8)
     n = len(t8.train_x)
     assert len(seen) == 3
     for b in seen:
