@@ -159,6 +159,7 @@ def main() -> None:
     css = ROOT / "assets" / "style.css"
     if css.exists():
         st.html(f"<style>{css.read_text()}</style>")
+    services.limit_server_threads()
     if not os.environ.get("ANOMALY_LAB_NO_WARMUP"):
         services.warm_up()  # training process + UMAP compilation, once per server, in the background
     owner()

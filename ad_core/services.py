@@ -10,9 +10,11 @@ Nothing here imports streamlit. Owners are the app's per-browser-session tokens 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,11 +232,45 @@ def changed_params(name: str, preset: str, values: dict[str, Any],
 
 
 # --------------------------------------------------------------------------- server warm-up
+#: Torch intra-op threads of the server process. It never trains an app job (the training
+#: process does); its own small torch work (the teaching toys, explanations) is fastest on one
+#: thread: with two, OpenMP spin-waits on the core a training needs made a toy 5× slower (3.9 s
+#: vs 21.6 s for Toll's contour toy on a busy 2-core machine).
+SERVER_TORCH_THREADS = 1
+
+
+def limit_server_threads() -> None:
+    """Run the server's own torch work on :data:`SERVER_TORCH_THREADS` threads (idempotent)."""
+    import torch
+
+    if torch.get_num_threads() != SERVER_TORCH_THREADS:
+        torch.set_num_threads(SERVER_TORCH_THREADS)
+
+
 def warm_up() -> None:
     """Start a server's background helpers once, without waiting: the training process (torch
     imported, the quick-start data loaded) and the projection worker compiling UMAP."""
     jobs.get_manager().prestart()
     embed.warm_up()
+    _preload_quickstart_data()
+
+
+_preloaded = False
+
+
+def _preload_quickstart_data() -> None:
+    """Load the quick start's dataset in this process too, in the background (the Data page
+    and the run pages read it; its first load is a few seconds)."""
+    global _preloaded
+    if _preloaded:
+        return
+    _preloaded = True
+
+    def load_quietly() -> None:
+        with contextlib.suppress(UserError):
+            load_dataset(QUICKSTART_DATASET)
+
+    threading.Thread(target=load_quietly, name="preload-quickstart-data", daemon=True).start()
 
 
 # --------------------------------------------------------------------------- jobs

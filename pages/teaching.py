@@ -315,6 +315,9 @@ st.caption("The papers' intuitions as small interactive figures, each computed i
 DEMOS = {"Toll · targeted collapse": toll_demo, "LIS-AE · latent shaping": lisae_demo,
          "GeoTrans · which transformations": geotrans_demo,
          "NeuTraL AD · edge cases": neutral_demo, "Augmentation alignment": augmentation_demo}
-for tab, fn in zip(st.tabs(list(DEMOS)), DEMOS.values()):
-    with tab:
-        fn()
+# Lazy tabs: only the open demo runs (all five at once took over a minute on a busy 2-core
+# machine; one takes about a second once its toy is cached).
+for tab, fn in zip(st.tabs(list(DEMOS), key="teaching_demo", on_change="rerun"), DEMOS.values()):
+    if tab.open:
+        with tab:
+            fn()

@@ -54,25 +54,59 @@ def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+DEMO_LABELS = ("Toll · targeted collapse", "LIS-AE · latent shaping",
+               "GeoTrans · which transformations", "NeuTraL AD · edge cases",
+               "Augmentation alignment")
+
+
+def open_each_demo(at: AppTest) -> dict[str, AppTest]:
+    """Open every tab in turn (the tabs are lazy: only the open one runs); what each showed."""
+    seen = {}
+    for label in DEMO_LABELS:
+        at.session_state["teaching_demo"] = label
+        at.run()
+        assert not at.exception, (label, at.exception)
+        seen[label] = {"charts": {c.key for c in at.get("plotly_chart")},
+                       "captions": [c.value for c in at.caption],
+                       "markdown": [m.value for m in at.markdown],
+                       "info": [i.value for i in at.info], "warning": [w.value for w in at.warning]}
+    return seen
+
+
+def test_only_the_open_demo_runs(cached: Path) -> None:
+    at = AppTest.from_file(str(PAGE), default_timeout=90)
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.tabs) == 5
+    assert {c.key for c in at.get("plotly_chart")} == {"toll_contours", "toll_flow",
+                                                       "toll_collapse"}
+
+
 def test_page_renders_every_demo(cached: Path) -> None:
     at = AppTest.from_file(str(PAGE), default_timeout=90)
     at.run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Teaching demos"
-    assert len(at.tabs) == 5
-    keys = {c.key for c in at.get("plotly_chart")}
+    at.slider(key="toll_beta").set_value(0.5).run()
+    assert not at.exception, at.exception
+    seen = open_each_demo(at)
+    keys = set().union(*(v["charts"] for v in seen.values()))
     assert keys == {"toll_contours", "toll_flow", "toll_collapse", "lisae_iso", "lisae_section",
                     "lisae_phases", "geo_bars", "geo_morph_0", "geo_morph_3", "neutral_tau_fig",
                     "neutral_toy", "aug_rel_bench"}
+    at.session_state["teaching_demo"] = "LIS-AE · latent shaping"
+    at.run()
     assert at.selectbox(key="lisae_run").value == "20260101-000000-lisae-abc123"
-    assert any("partial" in c.value for c in at.caption)
-    assert sum("claim reproduces here" in m.value for m in at.markdown) == 2
+    at.slider(key="lisae_gamma").set_value(12.0).run()
+    assert not at.exception, at.exception
+    assert any("partial" in c for c in seen["Augmentation alignment"]["captions"])
+    assert sum("claim reproduces here" in m for m in seen["GeoTrans · which transformations"]
+               ["markdown"]) == 2
     # NeuTraL edge cases beside the appendix at τ = 1
+    at.session_state["teaching_demo"] = "NeuTraL AD · edge cases"
+    at.run()
     table = next(d.value for d in at.dataframe if "DCL (ours)" in d.value.columns)
     assert list(table["DCL (ours)"]) == ["1.386", "1.386", "0.627"]
-
-    at.slider(key="toll_beta").set_value(0.5).run()
-    at.slider(key="lisae_gamma").set_value(12.0).run()
     at.select_slider(key="neutral_tau").set_value(0.5).run()
     assert not at.exception, at.exception
 
@@ -84,6 +118,9 @@ def test_page_says_plainly_when_results_are_missing(tmp_path: Path,
     at = AppTest.from_file(str(PAGE), default_timeout=90)
     at.run()
     assert not at.exception, at.exception
-    assert any("augmentation_testbed.json" in w.value for w in at.warning)
-    assert any("python -m ad_core.teaching geotrans" in i.value for i in at.info)
-    assert any("no saved LIS-AE run" in i.value for i in at.info)
+    seen = open_each_demo(at)
+    warnings = [w for v in seen.values() for w in v["warning"]]
+    infos = [i for v in seen.values() for i in v["info"]]
+    assert any("augmentation_testbed.json" in w for w in warnings)
+    assert any("python -m ad_core.teaching geotrans" in i for i in infos)
+    assert any("no saved LIS-AE run" in i for i in infos)
