@@ -104,9 +104,9 @@ def sync_url() -> None:
         st.query_params["job"] = ids
 
 
-def _pick_run() -> None:
-    value = st.session_state.get(st.session_state.get("sidebar_run_key", ""))
-    set_current_run(value or None)
+def _pick_run(key: str) -> None:
+    """The user picked a run in the sidebar selector whose widget key is ``key``."""
+    set_current_run(st.session_state.get(key) or None)
 
 
 def sidebar_runs() -> None:
@@ -121,9 +121,11 @@ def sidebar_runs() -> None:
     # a fresh selector shows it (a kept widget would send its old value back on the next click).
     key = f"sidebar_run-{cur or ''}"
     st.session_state["sidebar_run_key"] = key
-    st.selectbox("Current run", ids, index=ids.index(cur) if cur in titles else 0, key=key,
-                 on_change=_pick_run,
-                 format_func=lambda i: titles.get(i, "— none —") if i else "— none —",
+    if cur and cur not in titles:  # keep it selected: the widget must never report another run
+        ids.append(cur)
+    st.selectbox("Current run", ids, index=ids.index(cur) if cur else 0, key=key,
+                 on_change=_pick_run, args=(key,),
+                 format_func=lambda i: titles.get(i, f"{i} (not found)") if i else "— none —",
                  help="Every page under *Look inside a run* shows this run. Train one on the "
                       "Train page or press Quick start on Home.")
     if cur and cur not in titles:

@@ -145,7 +145,8 @@ def test_two_sessions_train_at_once_and_each_sees_its_own(server, browser) -> No
         settle(p)
         assert_clean(p, "Scores after a concurrent Quick start")
         found = re.search(r"run=([^&]+)", p.url)
-        assert found, p.url
+        assert found, (p.url, p.locator('[data-testid="stSidebar"]').inner_text()[-600:],
+                       p.locator('[data-testid="stMain"]').inner_text()[:600])
         ids.append(found.group(1))
     assert ids[0] != ids[1]
     for p, rid in zip(pages, ids):
