@@ -125,3 +125,16 @@ def test_phase2_loss_is_algorithm_1():
 def test_bad_parameters_raise(digits_task, params):
     with pytest.raises(BadParameterError):
         fit_task(make_detector("lisae", "quick", epochs=1, **params), digits_task)
+
+
+def test_a_one_vs_rest_run_records_where_its_negatives_came_from(tmp_path):
+    """Issue 9: the run itself says which negatives LIS-AE saw (one-vs-rest: generated strokes)."""
+    from ad_core.experiment import ExperimentSpec, run_experiment
+    from ad_core.runs import load_run
+
+    spec = ExperimentSpec(dataset="digits", normal=["0"], detector="lisae", preset="quick",
+                          params={"epochs": 2, "phase2_epochs": 2, "batch_size": 32}, seed=0,
+                          explain_n=0, embed_n=0)
+    res = run_experiment(spec, root=tmp_path)
+    source = load_run(res.run_id, root=tmp_path).config["negatives_source"]
+    assert source and "strokes" in source and "augmented" not in source
