@@ -4,14 +4,15 @@ The features are what the detector's ``embed()`` returned for a sample of test r
 (``embedding.npz``: ``index``, ``features``). Wide features are first reduced to 50 principal
 components (the usual t-SNE/UMAP practice) which keeps a 5,000-point projection to seconds.
 
-UMAP compiles its numba kernels on first use (15–20 s of one core here; most of umap-learn's
-kernels are not cached on disk by numba, so every new process compiles them again), and that
-compilation holds the Python interpreter. So projections run in one persistent worker *process*
-(spawned from :func:`ad_core.spawning.spawn_context`, never forked from the server, and never
-re-running the server's main script): :func:`warm_up` sends it tiny UMAPs when the app starts, the server
-stays responsive meanwhile, and the user's first real UMAP finds the kernels compiled. The worker
-runs at a lower CPU priority (``nice`` +10), so neither the pages nor a training job wait for it.
-A warm-up that failed is retried at most once a minute, never on every page load.
+UMAP compiles its numba kernels on first use (15–20 s of one core here), and that compilation
+holds the Python interpreter. umap-learn does not ask numba to cache them, so the worker does
+(:func:`cache_umap_kernels`): only the first server start on a machine compiles. Projections run
+in one persistent worker *process* (spawned from :func:`ad_core.spawning.spawn_context`, never
+forked from the server, and never re-running the server's main script): :func:`warm_up` sends it
+tiny UMAPs when the app starts, the server stays responsive meanwhile, and the user's first real
+UMAP finds the kernels compiled. The worker runs at a lower CPU priority (``nice`` +10), so
+neither the pages nor a training job wait for it. A warm-up that failed is retried at most once a
+minute, never on every page load.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import hashlib
 import os
 import threading
 import time
+import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,6 +61,47 @@ WORKER_NICE = 10
 RETRY_AFTER_S = 60.0
 
 
+def numba_cache_dir() -> Path:
+    """Where the projection worker keeps compiled UMAP kernels: ``$ANOMALY_LAB_CACHE/numba``,
+    else ``<repo>/.cache/numba``."""
+    base = os.environ.get("ANOMALY_LAB_CACHE")
+    return (Path(base).expanduser() if base else Path(__file__).resolve().parents[1] / ".cache") / "numba"
+
+
+def cache_umap_kernels() -> None:
+    """Make numba cache on disk every kernel umap-learn compiles in this process.
+
+    umap-learn decorates its kernels without ``cache=True``, so each new process compiled them
+    again (18.5 s of one core for a first 1,000-point UMAP here; 1.4 s once cached). Numba has no
+    global switch, so, in the projection worker only and before umap is imported, ``numba.jit``
+    and ``numba.njit`` get ``cache=True`` as their default (an explicit ``cache=`` still wins;
+    kernels numba cannot cache just compile as before). Call before the first ``import umap``.
+    """
+    cache = numba_cache_dir()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # read-only checkout: compile in memory as before
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(cache))
+    import numba
+
+    if getattr(numba.jit, "_anomaly_lab_cached", False):
+        return
+    jit = numba.jit
+
+    def cached_jit(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cache", True)
+        return jit(*args, **kwargs)
+
+    def cached_njit(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cache", True)
+        kwargs["nopython"] = True
+        return jit(*args, **kwargs)
+
+    cached_jit._anomaly_lab_cached = cached_njit._anomaly_lab_cached = True  # type: ignore[attr-defined]
+    numba.jit, numba.njit = cached_jit, cached_njit
+
+
 def _init_worker() -> None:
     from ad_core.worker import exit_with_parent
 
@@ -66,6 +110,8 @@ def _init_worker() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", threads)
     with contextlib.suppress(OSError):  # not permitted here: run at normal priority
         os.nice(WORKER_NICE)
+    warnings.filterwarnings("ignore", module="numba")  # "cannot cache …" notes, not errors
+    cache_umap_kernels()
 
 
 def _pre_reduce(x: np.ndarray, seed: int) -> np.ndarray:

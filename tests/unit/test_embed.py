@@ -51,3 +51,25 @@ def test_errors_are_plain() -> None:
         embed.project(np.full((5, 2), np.nan), "pca")
     with pytest.raises(BadDataError):
         embed.run_projection(type("R", (), {"embedding": {}})(), "pca")
+
+
+def test_the_projection_worker_caches_umap_kernels_on_disk(tmp_path) -> None:
+    """umap-learn's kernels get numba's on-disk cache in the worker, so a second server start
+    compiles nothing (checked on the dispatchers, without paying for a compile)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from ad_core import embed\n"
+        "embed.cache_umap_kernels()\n"
+        "from numba.core.caching import NullCache\n"
+        "import umap.layouts, umap.umap_\n"
+        "for f in (umap.layouts._nb_optimize_layout_euclidean_single_epoch,\n"
+        "          umap.umap_.smooth_knn_dist, umap.umap_.compute_membership_strengths):\n"
+        "    assert not isinstance(f._cache, NullCache), f\n"
+        "print(embed.numba_cache_dir())\n")
+    env = {**os.environ, "ANOMALY_LAB_CACHE": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == str(tmp_path / "numba") and (tmp_path / "numba").is_dir()
