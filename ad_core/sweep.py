@@ -259,16 +259,23 @@ class SweepResult:
 def _local(todo: list[tuple[int, dict[str, Any]]], fn: CellFn, opts: SweepOptions,
            threads: int) -> Iterator[tuple[int, dict[str, Any]]]:
     workers = opts.local_workers(len(todo))
-    if workers == 1:
-        for i, cell in todo:
-            yield i, call_cell(fn, cell, threads)
+    if workers == 1:  # in this process; its torch thread count is restored afterwards
+        import torch
+
+        before = torch.get_num_threads()
+        try:
+            for i, cell in todo:
+                yield i, call_cell(fn, cell, threads)
+        finally:
+            torch.set_num_threads(before)
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     from ad_core.spawning import spawn_context
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn_context()) as ex:
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=spawn_context())
+    try:
         futs = {ex.submit(call_cell, fn, cell, threads): i for i, cell in todo}
         for fut in as_completed(futs):
             try:
@@ -276,7 +283,11 @@ def _local(todo: list[tuple[int, dict[str, Any]]], fn: CellFn, opts: SweepOption
             except BrokenProcessPool:
                 out = {"ok": False, "error": "the worker process died (killed or out of memory)",
                        "seconds": None}
+            except Exception as e:  # e.g. a result that cannot be pickled back
+                out = {"ok": False, "error": f"{type(e).__name__}: {e}", "seconds": None}
             yield futs[fut], out
+    finally:  # normal end: all done; Ctrl-C: drop the queued cells, do not wait for them
+        ex.shutdown(wait=False, cancel_futures=True)
 
 
 @contextlib.contextmanager
@@ -318,16 +329,20 @@ def _ray(todo: list[tuple[int, dict[str, Any]]], fn: CellFn, opts: SweepOptions,
         task = ray.remote(call_cell).options(num_cpus=opts.cpus_per_cell or 1,
                                              num_gpus=opts.gpus_per_cell, max_retries=0)
         refs = {task.remote(fn, cell, threads): i for i, cell in todo}
-        while refs:
-            ready, _ = ray.wait(list(refs), num_returns=1)
-            for ref in ready:
-                i = refs.pop(ref)
-                try:
-                    out = ray.get(ref)
-                except Exception as e:  # the task's worker died: reported like a failing cell
-                    out = {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0]}",
-                           "seconds": None}
-                yield i, out
+        try:
+            while refs:
+                ready, _ = ray.wait(list(refs), num_returns=1)
+                for ref in ready:
+                    i = refs.pop(ref)
+                    try:
+                        out = ray.get(ref)
+                    except Exception as e:  # the task's worker died: reported like a failing cell
+                        out = {"ok": False, "seconds": None,
+                               "error": f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"}
+                    yield i, out
+        finally:  # interrupted: do not leave the cluster working on an abandoned sweep
+            for ref in refs:
+                ray.cancel(ref)
 
 
 def ray_available() -> bool:
