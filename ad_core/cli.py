@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import Any
 
 from ad_core.errors import UserError
@@ -20,37 +19,34 @@ NEGATIVE_KEYWORDS = ("strokes", "other-half", "augmented-normals", "synthetic")
 
 
 class ProgressBar:
-    """A :class:`TrainingMonitor` drawing a one-line progress bar with ETA on stderr."""
+    """A :class:`~ad_core.contracts.TrainingMonitor` drawing a ``tqdm`` bar (steps, loss, ETA) on
+    stderr; a detector with two training phases (LIS-AE) gets one bar per phase."""
 
     def __init__(self, label: str = "train", stream: Any = None) -> None:
         self.label = label
         self.stream = stream or sys.stderr
-        self.total = 1
-        self.t0 = time.perf_counter()
-        self._last = 0.0
+        self._bar: Any = None
 
     def on_start(self, total: int) -> None:
-        self.total, self.t0, self._last = max(1, total), time.perf_counter(), 0.0
+        from tqdm import tqdm
+
+        self.on_end()
+        self._bar = tqdm(total=max(1, int(total)), desc=self.label, file=self.stream,
+                         mininterval=0.2, unit="step", dynamic_ncols=True, leave=True)
 
     def on_step(self, step: int, loss: float, **metrics: float) -> None:
-        now = time.perf_counter()
-        if now - self._last < 0.2 and step < self.total:
+        if self._bar is None:
             return
-        self._last = now
-        frac = min(1.0, step / self.total)
-        el = now - self.t0
-        eta = el / frac - el if frac > 0 else 0.0
-        bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
-        self.stream.write(f"\r{self.label} [{bar}] {step}/{self.total} loss {loss:.4g} "
-                          f"{el:.0f}s elapsed, ETA {eta:.0f}s ")
-        self.stream.flush()
+        self._bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+        self._bar.update(max(0, int(step) - self._bar.n))
 
     def should_stop(self) -> bool:
         return False
 
     def on_end(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:

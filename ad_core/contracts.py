@@ -33,7 +33,8 @@ class ParamSpec:
 
     ``kind`` is ``int``, ``float``, ``bool``, ``choice`` or ``str``; ``low``/``high`` bound numbers
     (inclusive); ``log`` suggests a log-scale widget; ``choices`` lists allowed values;
-    ``aliases`` are older names of the same parameter that saved runs and configs may still use.
+    ``aliases`` are older names of the same parameter that saved runs and configs may still use,
+    ``value_aliases`` older spellings of its values (``(("standard", "features"),)``).
     """
 
     name: str
@@ -46,9 +47,15 @@ class ParamSpec:
     log: bool = False
     advanced: bool = False
     aliases: tuple[str, ...] = ()
+    value_aliases: tuple[tuple[str, str], ...] = ()
+
+    def canonical_value(self, value: Any) -> Any:
+        """``value`` with an older spelling (``value_aliases``) replaced by today's."""
+        return dict(self.value_aliases).get(value, value) if isinstance(value, str) else value
 
     def coerce(self, value: Any) -> Any:
         """Convert ``value`` (maybe a CLI string) to this type and check the range."""
+        value = self.canonical_value(value)
         try:
             if self.kind == "int":
                 v: Any = int(float(value)) if isinstance(value, str) else int(value)

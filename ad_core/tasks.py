@@ -331,7 +331,7 @@ def build_task(ds: Dataset, kind: str, normal: Sequence[str | int] | str | int, 
 
 
 def labelled_anomalies(task: Task, n_anomalies: int, seed: int) -> torch.Tensor:
-    """Held-out anomalies for ``selection=labelled_val``: images of the non-normal classes taken
+    """Held-out anomalies for Toll's ``select=labelled_val``: images of the non-normal classes taken
     from the dataset's *training* split (the rows the task's test set never uses).
 
     Raises :class:`BadParameterError` when the task's protocol leaves no such rows (tables under the
@@ -340,7 +340,7 @@ def labelled_anomalies(task: Task, n_anomalies: int, seed: int) -> torch.Tensor:
     from ad_core.data import load_dataset
 
     if task.kind not in ("one-vs-rest", "negatives") or task.modality != "image":
-        raise BadParameterError("selection=labelled_val needs an image one-vs-rest task: other "
+        raise BadParameterError("select=labelled_val needs an image one-vs-rest task: other "
                                 "protocols have no labelled anomalies outside the test set.")
     ds = load_dataset(task.dataset)
     train_rows, _ = train_test_rows(ds, task.seed, float(task.options.get("test_fraction", 0.2)))
@@ -350,7 +350,7 @@ def labelled_anomalies(task: Task, n_anomalies: int, seed: int) -> torch.Tensor:
     test_rows = set(np.asarray(task.test_index).tolist())
     rows = np.array([r for r in rows if r not in test_rows], dtype=np.int64)
     if len(rows) == 0:
-        raise BadParameterError("selection=labelled_val found no anomalies outside the test set.")
+        raise BadParameterError("select=labelled_val found no anomalies outside the test set.")
     rng = np.random.default_rng(seed + 4242)
     take = np.sort(rng.choice(rows, size=min(int(n_anomalies), len(rows)), replace=False))
     return ds.x[torch.from_numpy(take)]

@@ -221,13 +221,15 @@ class ReconstructionDetector(Detector):
             x_hat, z = net(prep(self.training_input(x)))
             return self.sample_loss(xm, x_hat, z).mean()
 
+        select = "best" if p["select"] == "labelled_val" else p["select"]
+
         opt = self._optimizer(net.parameters())
         sched, per = self._schedule(opt)
         return fit_loop(modules=net, optimizer=opt, loss_fn=loss_fn,
                         data=(data.train_x.to(self.device_),), batch_size=int(p["batch_size"]),
                         scheduler=sched, scheduler_per=per, monitor=monitor,
                         validate=self.validation_criterion(data), eval_every=int(p["eval_every"]) or None,
-                        select=p["select"], generator=gen, device=self.device_, drop_last=True,
+                        select=select, generator=gen, device=self.device_, drop_last=True,
                         history=self.history_, phase=phase, **self._loop_length())
 
     # --------------------------------------------------------------- inference

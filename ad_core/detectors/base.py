@@ -117,12 +117,12 @@ class Detector(BaseEstimator):
         out: dict[str, Any] = {}
         for k, v in values.items():
             try:
-                out.setdefault(cls.param_spec(k).name, v)
+                spec = cls.param_spec(k)
             except UnknownNameError:
                 out[k] = v
-        for k, v in values.items():  # today's name wins over an alias
-            if any(p.name == k for p in cls.params):
-                out[k] = v
+                continue
+            if spec.name == k or spec.name not in values:  # today's name wins over an alias
+                out[spec.name] = spec.canonical_value(v)
         return out
 
     @classmethod

@@ -41,7 +41,7 @@ class CAEOCSVMDetector(AEDetector):
     def _svm_params(self) -> dict[str, Any]:
         p = self.params_
         return {"nu": p["nu"], "gamma": p["gamma"], "contamination": p["contamination"],
-                "seed": p["seed"], "standardize": "yes"}
+                "seed": p["seed"], "preprocess": "features"}
 
     def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
         super()._fit(data, monitor)

@@ -18,9 +18,11 @@ from ad_core.detectors.base import Detector
 CONTAMINATION = ParamSpec("contamination", "float", 0.1, "Expected anomaly fraction; sets the "
                           "decision threshold on validation normals.", 0.001, 0.5)
 SEED = ParamSpec("seed", "int", 0, "Random seed.", 0, 2**31 - 1, advanced=True)
-STANDARDIZE = ParamSpec("standardize", "choice", "auto", "Standardise features: auto = tables "
-                        "yes, images no (pixels are already in [0, 1]).",
-                        choices=("auto", "yes", "no"))
+STANDARDIZE = ParamSpec("preprocess", "choice", "auto", "Input scaling: features = standardise "
+                        "each column; none = as they are; auto = features for tables, none for "
+                        "images (pixels are already in [0, 1]).",
+                        choices=("auto", "features", "none"), aliases=("standardize",),
+                        value_aliases=(("yes", "features"), ("no", "none")))
 
 
 class _Classical(Detector):
@@ -39,7 +41,8 @@ class _Classical(Detector):
     def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
         p = self.params_
         f = data.train_x.reshape(len(data.train_x), -1).numpy().astype(np.float64)
-        std = p["standardize"] == "yes" or (p["standardize"] == "auto" and data.modality == "tabular")
+        std = p["preprocess"] == "features" or (p["preprocess"] == "auto"
+                                                and data.modality == "tabular")
         self.mean_ = f.mean(0) if std else np.zeros(f.shape[1])
         self.scale_ = np.where(f.std(0) > 1e-8, f.std(0), 1.0) if std else np.ones(f.shape[1])
         self.train_features_ = (f - self.mean_) / self.scale_

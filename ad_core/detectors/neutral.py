@@ -67,26 +67,26 @@ def dcl_loss(z: torch.Tensor, tau: float, scale: bool = False) -> torch.Tensor:
 # their code). Their code feeds thyroid and arrhythmia unscaled and standardises KDD's continuous
 # columns; the LR step sizes are theirs (thyroid's 200 = never within 200 epochs).
 TABULAR_PAPER_CONFIGS: dict[str, dict[str, Any]] = {
-    "thyroid": {"transform_type": "residual", "hidden": 24, "z_dim": 24, "trans_hidden": 24,
-                "batch_norm": False, "scaling": "none", "lr": 1e-3, "weight_decay": 1e-5,
+    "thyroid": {"transform_type": "residual", "hidden": 24, "latent_dim": 24, "trans_hidden": 24,
+                "batchnorm": False, "preprocess": "none", "lr": 1e-3, "weight_decay": 1e-5,
                 "epochs": 200, "lr_step": 200, "batch_size": 128},
-    "arrhythmia": {"transform_type": "residual", "hidden": 64, "z_dim": 32, "trans_hidden": 200,
-                   "batch_norm": True, "scaling": "none", "lr": 5e-4, "weight_decay": 1e-5,
+    "arrhythmia": {"transform_type": "residual", "hidden": 64, "latent_dim": 32, "trans_hidden": 200,
+                   "batchnorm": True, "preprocess": "none", "lr": 5e-4, "weight_decay": 1e-5,
                    "epochs": 200, "lr_step": 100, "batch_size": 128},
-    "kddcup99": {"transform_type": "multiplicative", "hidden": 64, "z_dim": 32, "trans_hidden": 100,
-                 "batch_norm": False, "scaling": "standard", "lr": 5e-4, "weight_decay": 0.0,
+    "kddcup99": {"transform_type": "multiplicative", "hidden": 64, "latent_dim": 32, "trans_hidden": 100,
+                 "batchnorm": False, "preprocess": "features", "lr": 5e-4, "weight_decay": 0.0,
                  "epochs": 10, "lr_step": 10, "batch_size": 1000},
 }
 # The authors' later image extension (config_fmnist.yml: Fashion-MNIST on pixels).
 IMAGE_PAPER_CONFIG: dict[str, Any] = {
-    "n_transforms": 15, "transform_type": "multiplicative", "z_dim": 64, "batch_norm": False,
+    "n_transforms": 15, "transform_type": "multiplicative", "latent_dim": 64, "batchnorm": False,
     "lr": 1e-3, "weight_decay": 0.0, "epochs": 20, "lr_step": 10, "batch_size": 512}
 # Our quick image preset: about a minute on one MNIST-5k class on one CPU thread; K = 4 as in
 # the appendix's Figures 7–8.
 IMAGE_QUICK_CONFIG: dict[str, Any] = {
-    "n_transforms": 4, "transform_type": "multiplicative", "z_dim": 64, "batch_norm": False,
+    "n_transforms": 4, "transform_type": "multiplicative", "latent_dim": 64, "batchnorm": False,
     "lr": 1e-3, "weight_decay": 0.0, "epochs": 6, "lr_step": 3, "batch_size": 64}
-SCALINGS = ("scale", "standard", "none")
+SCALINGS = ("scale", "features", "none")
 
 
 def tabular_config_key(dataset: str | None) -> str | None:
@@ -107,17 +107,18 @@ def tabular_defaults(x_dim: int) -> dict[str, Any]:
     docs/results/neutral.md), where centred standardisation made the bias-free nets blind to how
     far an anomaly lies from the normal mean."""
     if x_dim <= 10:
-        return {**TABULAR_PAPER_CONFIGS["thyroid"], "scaling": "scale", "lr_step": 0}
-    return {"transform_type": "residual", "hidden": 64, "z_dim": 32,
-            "trans_hidden": int(min(200, max(32, round(0.8 * x_dim)))), "batch_norm": True,
-            "scaling": "scale", "lr": 5e-4, "weight_decay": 1e-5, "epochs": 200, "lr_step": 0,
+        return {**TABULAR_PAPER_CONFIGS["thyroid"], "preprocess": "scale", "lr_step": 0}
+    return {"transform_type": "residual", "hidden": 64, "latent_dim": 32,
+            "trans_hidden": int(min(200, max(32, round(0.8 * x_dim)))), "batchnorm": True,
+            "preprocess": "scale", "lr": 5e-4, "weight_decay": 1e-5, "epochs": 200, "lr_step": 0,
             "batch_size": 128}
 
 
 def fit_column_scaling(x: torch.Tensor, scaling: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-column ``(shift, scale)`` so the model sees ``(x − shift) / scale``.
 
-    ``standard``: the training normals' mean and standard deviation; ``scale``: unit variance but
+    ``features``: the training normals' per-column mean and standard deviation (the AE's
+    ``preprocess=features``; older runs call it ``standard``); ``scale``: unit variance but
     no shift, keeping the origin where the data has it; ``none``: identity. Columns that are 0/1
     indicators in the training data (one-hot codes) and constant columns are left as they are,
     as the authors' KDD preprocessing does.
@@ -130,7 +131,7 @@ def fit_column_scaling(x: torch.Tensor, scaling: str) -> tuple[torch.Tensor, tor
     sd = x.std(0, unbiased=False)
     use = ~binary & (sd > 1e-8)
     scale = torch.where(use, sd, scale)
-    if scaling == "standard":
+    if scaling in ("features", "standard"):
         shift = torch.where(use, x.mean(0), shift)
     return shift, scale
 
@@ -147,13 +148,15 @@ class NeuTraLADDetector(Detector):
             ``multiplicative`` (σ(M(x)) ⊙ x).
         tau: temperature τ of h(a, b) = exp(cos(z_a, z_b)/τ) (paper: 0.1).
         scale_loss: divide the loss (and so every score term) by K·ln K as the authors' code does.
-        hidden, z_dim: encoder width h and embedding size z (tables; images use z_dim only).
+        hidden, latent_dim: encoder width h and embedding size z (tables; images use latent_dim
+            only). Older runs call it ``z_dim``.
         trans_hidden: hidden width of each tabular transformation network.
-        batch_norm: batch norm in the encoder.
-        scaling: how table columns are scaled before the model (fitted on the training normals,
+        batchnorm: batch norm in the encoder (older runs: ``batch_norm``).
+        preprocess: how table columns are scaled before the model (fitted on the training normals,
             see :func:`fit_column_scaling`). The bias-free nets are positively homogeneous, so the
             score depends only on the direction of x seen from the origin: ``scale`` keeps the
-            data's own origin, ``standard`` moves it to the normal mean.
+            data's own origin, ``features`` (older runs: ``scaling=standard``) moves it to the
+            normal mean.
         epochs, batch_size, lr, weight_decay: Adam with coupled (L2) weight decay.
         lr_step: epochs between halvings of the learning rate (StepLR, γ = 0.5); 0 = a quarter of
             the epochs (our choice where the authors' configs give none).
@@ -179,13 +182,16 @@ class NeuTraLADDetector(Detector):
         ParamSpec("tau", "float", 0.1, "Temperature τ of the contrastive loss.", 1e-3, 100.0, log=True),
         ParamSpec("scale_loss", "bool", True, "Divide the loss by K·ln K (identity views score 1)."),
         ParamSpec("hidden", "int", 64, "Encoder hidden width h (tables).", 2, 4096, advanced=True),
-        ParamSpec("z_dim", "int", 32, "Embedding size z.", 2, 4096, advanced=True),
+        ParamSpec("latent_dim", "int", 32, "Embedding size z.", 2, 4096, advanced=True,
+                  aliases=("z_dim",)),
         ParamSpec("trans_hidden", "int", 64, "Hidden width of each tabular transformation net.", 2,
                   4096, advanced=True),
-        ParamSpec("batch_norm", "bool", False, "Batch norm in the encoder.", advanced=True),
-        ParamSpec("scaling", "choice", "scale", "Tables: 'scale' = divide by the std (no "
-                  "centering), 'standard' = (x − mean)/std, 'none' = raw (the authors' thyroid and "
-                  "arrhythmia).", choices=SCALINGS, advanced=True),
+        ParamSpec("batchnorm", "bool", False, "Batch norm in the encoder.", advanced=True,
+                  aliases=("batch_norm",)),
+        ParamSpec("preprocess", "choice", "scale", "Tables: 'scale' = divide by the std (no "
+                  "centering), 'features' = (x − mean)/std per column, 'none' = raw (the authors' "
+                  "thyroid and arrhythmia).", choices=SCALINGS, advanced=True,
+                  aliases=("scaling",), value_aliases=(("standard", "features"),)),
         ParamSpec("epochs", "int", 200, "Passes over the training normals.", 1, 10000),
         ParamSpec("batch_size", "int", 128, "Samples per step.", 1, 65536),
         ParamSpec("lr", "float", 5e-4, "Adam learning rate.", 1e-6, 1.0, log=True),
@@ -216,9 +222,9 @@ class NeuTraLADDetector(Detector):
     def _build(self, p: dict[str, Any]) -> NeutralNet:
         if self.modality_ == "image":
             return image_neutral_net(self.input_shape_, p["n_transforms"], p["transform_type"],
-                                     p["z_dim"], p["batch_norm"])
+                                     p["latent_dim"], p["batchnorm"])
         return tabular_neutral_net(self.input_shape_[0], p["n_transforms"], p["transform_type"],
-                                   p["hidden"], p["z_dim"], p["trans_hidden"], p["batch_norm"])
+                                   p["hidden"], p["latent_dim"], p["trans_hidden"], p["batchnorm"])
 
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
         """Model input: tables scaled by :func:`fit_column_scaling`, images as they are."""
@@ -245,7 +251,7 @@ class NeuTraLADDetector(Detector):
         p = self.params_
         train = data.train_x.float()
         if self.modality_ == "tabular":
-            self.shift_, self.scale_ = fit_column_scaling(train, p["scaling"])
+            self.shift_, self.scale_ = fit_column_scaling(train, p["preprocess"])
         gen = seed_everything(p["seed"])
         self.device_ = default_device()
         self.net_ = self._build(p).to(self.device_)

@@ -12,11 +12,13 @@ class statistics would change the effective β per class (``standardize_with=nor
 them explicitly). Training follows the paper: random batches for a number of iterations (drawn
 from shuffled passes, so no sample repeats within an epoch; a batch above the training-set size
 is one full batch), a checkpoint considered every 20 iterations. The checkpoint is chosen by
-the validation-normal loss (``selection=val_loss``, default, no labels) or — to reproduce the
-paper's tables, which selected by AUROC on a validation set containing labelled anomalies —
-``selection=labelled_val``: AUROC on the validation normals against held-out anomalies drawn
-from the *training* split of the other classes (never the test set). The run records which
-selection was used (``history_['selection']``, state ``selection``).
+the validation-normal loss (``select=best``, default, no labels), or the last weights
+(``select=last``), or — to reproduce the paper's tables, which selected by AUROC on a
+validation set containing labelled anomalies — ``select=labelled_val``: AUROC on the
+validation normals against held-out anomalies drawn from the *training* split of the other
+classes (never the test set), which the experiment passes to ``fit`` as ``negatives``. Older
+runs wrote ``selection=val_loss|labelled_val``; they load as ``select``. The run records which
+criterion was used (``history_['selection']``: ``val_loss`` or ``labelled_val``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ import numpy as np
 import torch
 
 from ad_core.contracts import FitData, NegativesRequest, ParamSpec
-from ad_core.detectors.ae import COMMON_PARAMS, P_CONT, P_SEED, ReconstructionDetector, latent_norm
+from ad_core.detectors.ae import (
+    COMMON_PARAMS,
+    P_CONT,
+    P_SEED,
+    P_SELECT,
+    ReconstructionDetector,
+    latent_norm,
+)
 from ad_core.detectors.ae import reconstruction_error as _rec
 from ad_core.errors import BadParameterError
 
@@ -71,12 +80,21 @@ def targeted_collapse(x_hat: torch.Tensor, x: torch.Tensor, z: torch.Tensor, bet
     return _rec(x_hat, x, "l2"), beta * latent_norm(z, p)
 
 
+P_TOLL_SELECT = ParamSpec(
+    "select", "choice", "best", "Checkpoint kept: best = lowest validation-normal loss (no "
+    "labels); last = final weights; labelled_val = best AUROC against labelled anomalies from "
+    "the training split (the paper's protocol, uses labels).",
+    choices=("best", "last", "labelled_val"), aliases=("selection",),
+    value_aliases=(("val_loss", "best"),))
+
+
 class TollDetector(ReconstructionDetector):
     """Toll (targeted collapse): an AE whose loss and score add β·‖z‖_p to ‖x̂ − x‖₂.
 
     Parameters (beyond the AE's network and training ones): ``beta`` (≥ 0; 0 = plain AE),
     ``p`` (1, 2 or inf: the latent norm), ``selection`` (val_loss = validation-normal loss, the
-    default; labelled_val = the paper's labelled-anomaly AUROC, explicit), ``n_val_anomalies``.
+    default; labelled_val = the paper's labelled-anomaly AUROC, explicit) is one value of
+    ``select`` (best / last / labelled_val), ``n_val_anomalies``.
     Presets: ``quick`` (small conv AE with BatchNorm, standardised pixels, z = 128, β = 1000,
     400 random batches of 64, Adam 5e-4); ``paper`` (appendix
     B: 2000 iterations, checkpoint every 20, per-dataset batch/β/z/lr and network).
@@ -89,15 +107,11 @@ class TollDetector(ReconstructionDetector):
     explains: ClassVar = ("reconstruction", "error_map", "latent", "latent_norm", "score_terms",
                           "score_term_names", "score_aggregation")
     params: ClassVar = (
-        *COMMON_PARAMS,
+        *(P_TOLL_SELECT if p is P_SELECT else p for p in COMMON_PARAMS),
         ParamSpec("beta", "float", 1.0, "β: weight of the latent-norm term (0 = plain AE).", 0.0,
                   1e6),
         ParamSpec("p", "choice", "2", "Latent norm: 1, 2 or inf.", choices=("1", "2", "inf")),
-        ParamSpec("selection", "choice", "val_loss", "Checkpoint selection: val_loss = "
-                  "validation-normal loss (no labels); labelled_val = AUROC against labelled "
-                  "anomalies from the training split (the paper's protocol, uses labels).",
-                  choices=("val_loss", "labelled_val")),
-        ParamSpec("n_val_anomalies", "int", 200, "Labelled anomalies for selection=labelled_val.",
+        ParamSpec("n_val_anomalies", "int", 200, "Labelled anomalies for select=labelled_val.",
                   2, 100000, advanced=True),
         ParamSpec("standardize_with", "choice", "dataset", "Statistics of preprocess="
                   "standardize: dataset = one pixel mean/std of the dataset's training split "
@@ -112,6 +126,15 @@ class TollDetector(ReconstructionDetector):
                   "eval_every": 20},
         "paper": {"iterations": 2000, "eval_every": 20, "select": "best"},
     }
+
+    @classmethod
+    def canonical_params(cls, values: Any) -> dict[str, Any]:
+        """Older runs had ``select`` (best/last) and ``selection`` (val_loss/labelled_val):
+        ``selection=labelled_val`` becomes ``select=labelled_val``."""
+        out = super().canonical_params(values)
+        if values.get("selection") == "labelled_val":
+            out["select"] = "labelled_val"
+        return out
 
     @classmethod
     def dataset_preset(cls, preset: str, dataset: str | None,
@@ -154,22 +177,22 @@ class TollDetector(ReconstructionDetector):
         return rec + reg
 
     def negatives_request(self) -> NegativesRequest | None:
-        """``selection=labelled_val`` asks for labelled anomalies from the training split."""
-        p = self.preview_params("selection", "n_val_anomalies", "seed")
-        if p["selection"] != "labelled_val":
+        """``select=labelled_val`` asks for labelled anomalies from the training split."""
+        p = self.preview_params("select", "n_val_anomalies", "seed")
+        if p["select"] != "labelled_val":
             return None
         return NegativesRequest("labelled-anomalies", seed=int(p["seed"]),
                                 n=int(p["n_val_anomalies"]))
 
     def validation_criterion(self, data: FitData) -> Any:
-        if self.params_["selection"] != "labelled_val":
+        if self.params_["select"] != "labelled_val":
             self.history_["selection"] = ["val_loss"]
             return super().validation_criterion(data)
         from ad_core.metrics import auroc
 
         anomalies = data.negatives_x
         if anomalies is None or len(anomalies) == 0:
-            raise BadParameterError("selection=labelled_val needs labelled anomalies: pass them as "
+            raise BadParameterError("select=labelled_val needs labelled anomalies: pass them as "
                                     "fit(..., negatives=...) (the experiment draws them from the "
                                     "dataset's training split, never the test set).")
         xv = torch.cat([data.val_x, anomalies])
@@ -204,6 +227,8 @@ class TollDetector(ReconstructionDetector):
         return predict_batches(fn, x, self.device_)
 
     def _state_json(self) -> dict[str, Any]:
-        return {**super()._state_json(), "selection": self.params_["selection"],
+        return {**super()._state_json(),
+                "selection": "labelled_val" if self.params_["select"] == "labelled_val"
+                else "val_loss",
                 "n_labelled_val": getattr(self, "n_labelled_val_", 0),
                 "standardization": getattr(self, "standardization_", "")}

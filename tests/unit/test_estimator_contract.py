@@ -111,10 +111,50 @@ def test_detectors_ask_for_negatives_instead_of_loading_data():
     assert make_detector("lisae", negatives="strokes", seed=3).negatives_request() == \
         NegativesRequest("strokes", 3)
     assert make_detector("toll").negatives_request() is None
-    req = make_detector("toll", selection="labelled_val", n_val_anomalies=9).negatives_request()
+    req = make_detector("toll", select="labelled_val", n_val_anomalies=9).negatives_request()
     assert req == NegativesRequest("labelled-anomalies", 0, 9)
 
 
 def test_lisae_without_negatives_is_a_clear_error(digits_task):
     with pytest.raises(BadDataError, match="negative samples"):
         make_detector("lisae", epochs=1, phase2_epochs=1).fit(digits_task.train_x)
+
+
+def test_one_name_per_concept_with_old_names_still_read():
+    neu = get_detector_class("neutral")(z_dim=16, batch_norm=True, scaling="standard")
+    assert (neu.latent_dim, neu.batchnorm, neu.preprocess) == (16, True, "standard")
+    assert neu.resolve_params("breast_cancer", (30,))["preprocess"] == "features"
+    assert get_detector_class("neutral").canonical_params(
+        {"z_dim": 8, "batch_norm": False, "scaling": "standard"}) == {
+        "latent_dim": 8, "batchnorm": False, "preprocess": "features"}
+    ifo = make_detector("iforest", standardize="yes")
+    assert ifo.resolve_params()["preprocess"] == "features"
+    toll = get_detector_class("toll")
+    assert toll.canonical_params({"select": "best", "selection": "labelled_val"})["select"] == \
+        "labelled_val"
+    assert toll.canonical_params({"select": "last", "selection": "val_loss"})["select"] == "last"
+    assert make_detector("toll", selection="labelled_val").negatives_request().kind == \
+        "labelled-anomalies"
+    for name in NAMES:  # no two parameters of one detector share a name or an alias
+        names = [n for p in get_detector_class(name).params for n in (p.name, *p.aliases)]
+        assert len(names) == len(set(names)), name
+
+
+def test_a_run_saved_with_old_parameter_names_loads_with_identical_scores(tabular_task, tmp_path):
+    import json
+
+    from ad_core.detectors import load_detector
+
+    det = fit_task(make_detector("kde", preprocess="features"), tabular_task)
+    det.save(tmp_path / "d")
+    meta_path = tmp_path / "d" / "detector.json"
+    meta = json.loads(meta_path.read_text())
+    meta["user_params"] = {"standardize": "yes"}  # as the code before issue 10 wrote it
+    meta["params"] = {("standardize" if k == "preprocess" else k): ("yes" if k == "preprocess"
+                                                                     else v)
+                      for k, v in meta["params"].items()}
+    meta_path.write_text(json.dumps(meta))
+    again = load_detector(tmp_path / "d")
+    assert again.params_["preprocess"] == "features" and again.preprocess == "features"
+    x = tabular_task.test_x
+    np.testing.assert_array_equal(again.decision_function(x), det.decision_function(x))

@@ -138,7 +138,7 @@ def image_fit():
 def test_beats_chance_on_breast_cancer(table_fit) -> None:
     det, task = table_fit
     assert auroc(task.test_y, det.decision_function(task.test_x)) > 0.8
-    assert det.params_["scaling"] == "scale" and det.params_["n_transforms"] == 11
+    assert det.params_["preprocess"] == "scale" and det.params_["n_transforms"] == 11
     assert len(det.history_["loss"]) == 40 * 2 and det.history_["val"]
 
 
@@ -173,7 +173,7 @@ def test_explain_contributions_sum_to_score(which: str, request) -> None:
 def test_multiplicative_table_views_are_masked_inputs() -> None:
     task = _task("breast_cancer", "benign")
     det = fit_task(NeuTraLADDetector(transform_type="multiplicative", n_transforms=3, epochs=2,
-                                     scaling="standard", seed=1), task)
+                                     preprocess="features", seed=1), task)
     x = task.test_x[:5]
     ex = det.explain(x)
     # views are reported in input units: shift + σ(M(x)) ⊙ (x − shift)
@@ -194,7 +194,7 @@ def test_save_load_identical_scores(which: str, request, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("params", [{"n_transforms": 1}, {"transform_type": "rotate"}, {"tau": 0},
-                                    {"lr": -1}, {"scaling": "minmax"}, {"epochs": 0}])
+                                    {"lr": -1}, {"preprocess": "minmax"}, {"epochs": 0}])
 def test_bad_params_raise_user_error(params) -> None:
     task = _task("breast_cancer", "benign")
     with pytest.raises(UserError):
@@ -212,10 +212,10 @@ def test_unknown_param_and_dcl_misuse_raise_user_error() -> None:
 
 def test_presets_follow_the_papers_configs() -> None:
     thy = NeuTraLADDetector.preset_params("paper", "thyroid", (6,))
-    assert (thy["transform_type"], thy["hidden"], thy["z_dim"], thy["trans_hidden"]) == (
+    assert (thy["transform_type"], thy["hidden"], thy["latent_dim"], thy["trans_hidden"]) == (
         "residual", 24, 24, 24)
     arr = NeuTraLADDetector.preset_params("paper", "arrhythmia", (274,))
-    assert arr["batch_norm"] and arr["trans_hidden"] == 200 and arr["lr"] == 5e-4
+    assert arr["batchnorm"] and arr["trans_hidden"] == 200 and arr["lr"] == 5e-4
     kdd = NeuTraLADDetector.preset_params("paper", "kddcup99", (120,))
     assert kdd["transform_type"] == "multiplicative" and kdd["batch_size"] == 1000
     img = NeuTraLADDetector.preset_params("paper", "fashion_mnist", (1, 28, 28))

@@ -69,7 +69,7 @@ def test_beta_zero_is_the_plain_autoencoder_l2_objective(task8):
 
 
 def test_labelled_validation_selection_is_explicit_and_recorded(task8):
-    det = fit_task(make_detector("toll", "quick", selection="labelled_val", n_val_anomalies=50, iterations=40,
+    det = fit_task(make_detector("toll", "quick", select="labelled_val", n_val_anomalies=50, iterations=40,
                         batch_size=32, latent_dim=16, width=8), task8)
     assert det.history_["selection"] == ["labelled_val"]
     assert det._state_json()["selection"] == "labelled_val"
@@ -77,7 +77,7 @@ def test_labelled_validation_selection_is_explicit_and_recorded(task8):
     assert all(0.0 <= v <= 1.0 for v in det.history_["val"])  # 1 − AUROC
 
 
-@pytest.mark.parametrize("params", [{"beta": -1.0}, {"p": "3"}, {"selection": "test"}])
+@pytest.mark.parametrize("params", [{"beta": -1.0}, {"p": "3"}, {"select": "test"}])
 def test_bad_parameters_raise(task8, params):
     with pytest.raises(BadParameterError):
         fit_task(make_detector("toll", "quick", iterations=1, **params), task8)
