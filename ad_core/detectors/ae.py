@@ -15,7 +15,6 @@ the space of ``explain()['error_map']`` (resized back to the input shape if the 
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,6 +26,7 @@ from ad_core.device import default_device
 from ad_core.errors import BadParameterError
 from ad_core.nets import conv_ae as nets
 from ad_core.nets.preprocess import InputTransform
+from ad_core.nets.terms import latent_norm, reconstruction_error
 from ad_core.train import fit_loop, predict_batches, seed_everything
 
 ARCHS = ("auto", "conv", "lisae", "dae32", "toll_mnist", "toll_cifar", "mlp")
@@ -70,22 +70,6 @@ P_SEED = ParamSpec("seed", "int", 0, "Random seed (weights, batch order, augment
 
 COMMON_PARAMS: tuple[ParamSpec, ...] = (P_ARCH, P_LATENT, P_WIDTH, P_BN, P_PREP, P_RESIZE, P_EPOCHS,
                                         P_ITERS, P_BATCH, P_LR, P_WD, P_SCHED, P_SELECT, P_EVAL)
-
-
-def reconstruction_error(x_hat: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
-    """Per-sample error: ``mse`` = mean (x̂ − x)², ``l2`` = ‖x̂ − x‖₂ over the flattened sample."""
-    sq = (x_hat.float() - x.float()).pow(2).reshape(len(x), -1)
-    return sq.mean(1) if kind == "mse" else sq.sum(1).clamp_min(0).sqrt()
-
-
-def latent_norm(z: torch.Tensor, p: float) -> torch.Tensor:
-    """‖z‖_p per sample (p ∈ {1, 2, ∞}); the L2 norm uses a safe square root at z = 0."""
-    z = z.float().reshape(len(z), -1)
-    if math.isinf(p):
-        return z.abs().amax(1)
-    if p == 1:
-        return z.abs().sum(1)
-    return (z.pow(2).sum(1) + 1e-12).sqrt() - 1e-6
 
 
 class ReconstructionDetector(Detector):

@@ -33,16 +33,11 @@ from torch import nn
 
 from ad_core.contracts import FitData, NegativesRequest, ParamSpec, Task, TrainingMonitor
 from ad_core.detectors.ae import COMMON_PARAMS, P_CONT, P_SEED, ReconstructionDetector
-from ad_core.detectors.ae import reconstruction_error as _rec
 from ad_core.errors import BadDataError
 from ad_core.nets import conv_ae as nets
+from ad_core.nets.terms import lisae_phase2_loss
+from ad_core.nets.terms import reconstruction_error as _rec
 from ad_core.train import fit_loop, predict_batches
-
-
-def lisae_phase2_loss(rec_pos: torch.Tensor, rec_neg: torch.Tensor, beta: float, gamma: float
-                      ) -> torch.Tensor:
-    """Algorithm 1's latent-shaping loss: mean‖x̂⁺ − x⁺‖₂ + β·mean|γ − ‖x̂⁻ − x⁻‖₂|."""
-    return rec_pos.mean() + beta * (gamma - rec_neg).abs().mean()
 
 
 def latent_shaping_phase(net: nets.AutoEncoder, prep: nn.Module, pos: torch.Tensor,

@@ -7,7 +7,6 @@ its K summands are the per-transformation contributions the app shows.
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,51 +16,14 @@ import torch.nn.functional as F
 from ad_core.contracts import FitData, ParamSpec, TrainingMonitor
 from ad_core.detectors.base import Detector
 from ad_core.device import default_device
-from ad_core.errors import BadParameterError
 from ad_core.nets.neutral_nets import (
     TRANSFORM_TYPES,
     NeutralNet,
     image_neutral_net,
     tabular_neutral_net,
 )
+from ad_core.nets.terms import dcl_loss
 from ad_core.train import fit_loop, predict_batches, seed_everything
-
-
-def dcl_loss(z: torch.Tensor, tau: float, scale: bool = False) -> torch.Tensor:
-    """The K per-transformation summands of NeuTraL AD's deterministic contrastive loss.
-
-    ``z`` is ``[N, K+1, Z]``: ``z[:, 0]`` = f(x) (the original), ``z[:, k]`` = f(T_k(x)). With
-    h(a, b) = exp(cos(z_a, z_b) / τ), the k-th summand of sample n is
-
-        ℓ_k = log Σ_{l=0..K, l≠k} h(k, l) − log h(k, 0),
-
-    i.e. the cross-entropy of "which of the other views is the original?" for view k: the positive
-    is the original view z_0, the negatives are the other transformed views of the *same* sample,
-    and the positive also sits in the denominator. L(x) = Σ_k ℓ_k. With ``scale`` the terms are
-    divided by K·ln K (the authors' code), so identity transformations score exactly 1.
-
-    Appendix edge cases (τ = 1, unscaled): identity transformations give K·log K; for K = 2 the
-    counterexample z₁ ⊥ z₀, z₂ ⊥ z₀, z₁ = −z₂ gives 2·log(1 + e⁻¹) ≈ 0.627.
-
-    Returns ``[N, K]`` (computed with log-sum-exp, stable for small τ).
-    """
-    if z.ndim != 3 or z.shape[1] < 2:
-        raise BadParameterError("dcl_loss needs embeddings of shape [N, K+1, Z] with K ≥ 1.")
-    if not tau > 0:
-        raise BadParameterError(f"The temperature tau must be positive, got {tau}.")
-    k = z.shape[1] - 1
-    zn = F.normalize(z.float(), p=2, dim=-1)
-    sim = zn @ zn.transpose(1, 2) / tau  # [N, K+1, K+1] cosine similarity / τ
-    eye = torch.eye(k + 1, dtype=torch.bool, device=z.device)
-    sim = sim.masked_fill(eye, float("-inf"))  # l ≠ k
-    views = sim[:, 1:]  # rows k = 1..K
-    terms = torch.logsumexp(views, dim=-1) - views[:, :, 0]
-    if scale:
-        if k < 2:
-            raise BadParameterError("Scaling by 1/(K ln K) needs at least K = 2 transformations.")
-        terms = terms / (k * math.log(k))
-    return terms
-
 
 # Paper presets for the ODDS / KDD tables: the authors' configs (METHODS.md §5, config_*.yml of
 # their code). Their code feeds thyroid and arrhythmia unscaled and standardises KDD's continuous

@@ -36,10 +36,10 @@ from ad_core.detectors.ae import (
     P_SEED,
     P_SELECT,
     ReconstructionDetector,
-    latent_norm,
 )
-from ad_core.detectors.ae import reconstruction_error as _rec
 from ad_core.errors import BadParameterError
+from ad_core.nets.terms import latent_norm, targeted_collapse
+from ad_core.nets.terms import reconstruction_error as _rec
 
 P_NORMS = {"1": 1.0, "2": 2.0, "inf": math.inf}
 
@@ -72,12 +72,6 @@ def paper_setting(dataset: str | None, input_shape: tuple[int, ...] | None) -> s
     if input_shape is not None and len(input_shape) == 3 and input_shape[0] == 3:
         return "cifar10"
     return "mnist"
-
-
-def targeted_collapse(x_hat: torch.Tensor, x: torch.Tensor, z: torch.Tensor, beta: float,
-                      p: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Toll's two per-sample terms: ‖x̂ − x‖₂ and β·‖z‖_p (their sum is loss and score)."""
-    return _rec(x_hat, x, "l2"), beta * latent_norm(z, p)
 
 
 P_TOLL_SELECT = ParamSpec(

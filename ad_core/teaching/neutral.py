@@ -48,7 +48,7 @@ def dcl_edge_cases(tau: float, k: int = 2) -> dict[str, float]:
     At τ = 1, K = 2 the appendix gives identity 2·log 2 = 1.386 > counterexample
     2·log(1 + e⁻¹) = 0.627, so identity transformations are not DCL's minimum.
     """
-    from ad_core.detectors.neutral import dcl_loss
+    from ad_core.nets.terms import dcl_loss
 
     cases = ["constant", "identity"] + (["counterexample"] if k == 2 else [])
     return {c: float(dcl_loss(edge_case_embeddings(c, k), tau).sum()) for c in cases}
@@ -96,7 +96,7 @@ def neutral_toy(k: int = 4, kind: str = "residual", *, steps: int = 300, tau: fl
     each transformation's outputs T_k(x) ``[K, n, 2]``, the loss curve, the DCL anomaly score on a
     grid over the plane and on a few test points (the centre and far out are anomalies).
     """
-    from ad_core.detectors.neutral import dcl_loss
+    from ad_core.nets.terms import dcl_loss
 
     if kind not in ("residual", "multiplicative", "feedforward"):
         raise BadParameterError("kind must be residual, multiplicative or feedforward.")
