@@ -312,9 +312,10 @@ def _ray_session(opts: SweepOptions) -> Iterator[Any]:
             else:
                 cpus = opts.workers * max(1, opts.cpus_per_cell) if opts.workers else None
                 ray.init(num_cpus=cpus, runtime_env={"env_vars": env}, **kw)
-        except ConnectionError as e:
-            raise EngineUnavailableError(f"Could not reach a Ray cluster at {opts.address}: "
-                                         f"{e}") from None
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            where = f"a Ray cluster at {opts.address}" if opts.address else "a local Ray"
+            raise EngineUnavailableError(f"Could not start or reach {where}: "
+                                         f"{str(e).splitlines()[0] if str(e) else e!r}") from None
         started = True
     try:
         yield ray
