@@ -411,6 +411,18 @@ def score_note(r: Run) -> str:
         return ""
 
 
+def producers(field: str) -> str:
+    """Which detectors produce ``field`` of an explanation (or a preview such as
+    ``augmentations``), as a phrase for "try …" hints: read from each class's ``explains`` and
+    ``previews``, so no page names detectors."""
+    titles = [c.title or n for n, c in available_detectors().items()
+              if any(e == field or e.startswith(field + "_") or e.endswith("_" + field)
+                     for e in (*c.explains, *c.previews))]
+    if not titles:
+        return "another detector"
+    return titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " or " + titles[-1]
+
+
 def run_previews(r: Run) -> tuple[str, ...]:
     """Previews the run's detector offers beyond its explanation (the DAE: ``augmentations``)."""
     try:

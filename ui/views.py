@@ -11,20 +11,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from ad_core import services
 from ad_core.services import Run
 from ui.common import chart
-
-#: Which detectors produce which artefacts (docs/ARTIFACTS.md), for the "try …" hints.
-PRODUCERS = {
-    "reconstruction": "AE, DAE, Toll or LIS-AE",
-    "views": "GeoTrans or NeuTraL AD",
-    "score_terms": "GeoTrans, NeuTraL AD or Toll",
-    "softmax": "GeoTrans",
-    "masks": "NeuTraL AD with multiplicative transformations",
-    "latent_norm": "Toll (or AE, DAE, LIS-AE)",
-    "phase1": "LIS-AE",
-    "augmented": "DAE",
-}
 
 
 def detector_name(run: Run) -> str:
@@ -51,7 +40,7 @@ def page_header(title: str, run: Run) -> None:
 def missing(run: Run, what: str, key: str) -> None:
     """Say plainly that this run's detector has no ``what`` and which detectors do."""
     st.info(f"This detector ({detector_title(run)}) has no {what}; try "
-            f"{PRODUCERS.get(key, 'another detector')}.")
+            f"{services.producers(key)}.")
 
 
 def _slug(text: str) -> str:
