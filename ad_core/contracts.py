@@ -17,10 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # annotations only: the ground floor does not import torch
+    import torch
 
 from ad_core.errors import BadParameterError, did_you_mean
 

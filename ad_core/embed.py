@@ -27,12 +27,15 @@ import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ad_core.errors import BadDataError, UnknownNameError, did_you_mean
 from ad_core.spawning import spawn_context
+
+if TYPE_CHECKING:
+    from ad_core.runs import Run
 
 METHODS = ("pca", "tsne", "umap")
 METHOD_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
@@ -164,7 +167,7 @@ def cache_key(features: np.ndarray, method: str, seed: int) -> str:
     return f"projection-{method}-s{seed}-{h}.npy"
 
 
-def run_projection(run: Any, method: str = "pca", seed: int = 0) -> dict[str, Any]:
+def run_projection(run: Run, method: str = "pca", seed: int = 0) -> dict[str, Any]:
     """The run's projection (computed once, then read from ``<run>/cache/``).
 
     Returns ``{"xy": [N, 2], "index": test rows [N], "cached": bool, "seconds": float}``.

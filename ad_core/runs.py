@@ -24,13 +24,16 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ad_core.contracts import Explanation, FitReport, jsonable
 from ad_core.data.base import REPO_ROOT
 from ad_core.errors import UnknownNameError, UserError
+
+if TYPE_CHECKING:
+    from ad_core.detectors.base import Detector
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 
@@ -78,7 +81,7 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def save_run(run_id: str, *, config: dict, metrics: dict, detector: Any | None = None,
+def save_run(run_id: str, *, config: dict, metrics: dict, detector: Detector | None = None,
              scores: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
              explain: dict[str, Any] | None = None, embedding: dict[str, Any] | None = None,
              root: Path | None = None) -> Path:

@@ -12,6 +12,7 @@ import numpy as np
 
 from ad_core import metrics as M
 from ad_core.errors import BadDataError, BadParameterError
+from ad_core.runs import Run
 from ad_core.teaching.common import gaussian_samples
 
 LISAE_VARIANCES = (1.0, 0.2, 0.01)
@@ -91,7 +92,7 @@ def lisae_intuition(gamma: float, *, n: int = 400, seed: int = 0, grid: int = 24
             "pca_scores": pca_s, "lisae_scores": lis_s, "labels": y}
 
 
-def lisae_runs(runs: Sequence[Any] | None = None) -> list[Any]:
+def lisae_runs(runs: Sequence[Run] | None = None) -> list[Run]:
     """Saved runs of the ``lisae`` detector that stored phase-1 test scores, newest first."""
     if runs is None:
         from ad_core.runs import list_runs
@@ -107,7 +108,7 @@ def lisae_runs(runs: Sequence[Any] | None = None) -> list[Any]:
     return out
 
 
-def lisae_phase_scores(run: Any) -> dict[str, Any]:
+def lisae_phase_scores(run: Run) -> dict[str, Any]:
     """Phase-1 (feature extraction) vs phase-2 (latent shaping) test errors of a saved run.
 
     Returns both score arrays, the labels and the AUROC of each phase.
