@@ -511,6 +511,7 @@ def benchmark_results(directory: Path | None = None) -> list[ResultFile]:
 # Computations live in :mod:`ad_core.teaching` (one module per paper), the papers' numbers in
 # :mod:`ad_core.reference`; the Teaching page reaches both through these calls.
 NEUTRAL_APPENDIX = teaching.NEUTRAL_APPENDIX
+GEOTRANS_INTUITION_PAPER = teaching.GEOTRANS_PAPER
 AUGMENTATION_PAPER = teaching.AUGMENTATION_PAPER
 AUGMENTATION_RESULTS = teaching.AUGMENTATION_RESULTS
 

@@ -186,7 +186,8 @@ def geotrans_demo() -> None:
     else:
         st.info("No cached results for this seed yet: press the button above, or run "
                 "`python -m ad_core.teaching geotrans` once.")
-    source("GeoTrans paper §6 (paper AUROCs on full MNIST: 0.646 / 0.957 / 0.919).")
+    paper = " / ".join(f"{v:.3f}" for v in services.GEOTRANS_INTUITION_PAPER.values())
+    source(f"GeoTrans paper §6 (paper AUROCs on full MNIST: {paper}).")
 
     st.markdown(
         "**What the classifier learned: gradient ascent on the input.** Starting from a test "
@@ -230,8 +231,9 @@ def neutral_demo() -> None:
                    "the constants, so all cosines are 0.")
     with c1:
         chart(V.dcl_tau_figure(dcl_curves(2), float(tau), vals), key="neutral_tau_fig")
-    source("NeuTraL AD appendix A.3 (Proposition 3): identity 1.386 vs counterexample 0.627 at "
-           "τ = 1.")
+    app = services.NEUTRAL_APPENDIX
+    source(f"NeuTraL AD appendix A.3 (Proposition 3): identity {app['identity']} vs "
+           f"counterexample {app['counterexample']} at τ = 1.")
 
     st.markdown(
         "**A live toy.** K learnable transformations and an encoder trained with the DCL on 2-D "
