@@ -33,8 +33,10 @@ def run_jobs(jobs: list[dict[str, Any]], workers: int = 0, fn: CellFn | None = N
 
 
 def mean_std(values: list[float]) -> str:
-    """``mean ± std`` in percent with one decimal."""
+    """``mean ± std`` in percent with one decimal (``–`` for none yet: a running sweep)."""
     a = 100 * np.asarray(values, dtype=float)
+    if not len(a):
+        return "–"
     return f"{a.mean():.1f} ± {a.std():.1f}" if len(a) > 1 else f"{a.mean():.1f}"
 
 
