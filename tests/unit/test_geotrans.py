@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from ad_core.teaching.geotrans import gradient_ascent
 
 from ad_core.data import load_dataset
 from ad_core.detectors import get_detector_class, make_detector
@@ -17,6 +16,7 @@ from ad_core.errors import UserError
 from ad_core.experiment import fit_task
 from ad_core.metrics import auroc
 from ad_core.tasks import one_vs_rest
+from ad_core.teaching.geotrans import gradient_ascent
 
 
 @pytest.fixture(scope="module")
