@@ -49,6 +49,7 @@ PAGES: tuple[tuple[str, str, str, str, str], ...] = (
      ":material/stacked_bar_chart:", "contributions"),
     ("Look inside a run", "pages/embeddings.py", "Embeddings", ":material/scatter_plot:",
      "embeddings"),
+    ("Look inside a run", "pages/sample.py", "Sample", ":material/image_search:", "sample"),
     ("Compare & learn", "pages/compare.py", "Compare", ":material/leaderboard:", "compare"),
     ("Compare & learn", "pages/teaching.py", "Teaching demos", ":material/school:", "teaching"),
 )

@@ -28,7 +28,7 @@ from ad_core.data import data_root, dataset_info, list_datasets, load_dataset
 from ad_core.data.base import REPO_ROOT, Dataset
 from ad_core.detectors import available_detectors, get_detector_class, make_detector
 from ad_core.detectors.base import Detector
-from ad_core.errors import UnknownNameError, UserError, did_you_mean
+from ad_core.errors import BadDataError, UnknownNameError, UserError, did_you_mean
 from ad_core.experiment import ExperimentSpec
 from ad_core.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobSnapshot
 from ad_core.reference import Reference, references_for
@@ -626,3 +626,455 @@ def list_sweeps(directory: Path | None = None) -> list[Sweep]:
         if isinstance(meta, dict) and isinstance(meta.get("sweep"), dict) and not obj.get("rows"):
             out[p.stem] = Sweep(p.stem, meta, [], dict(meta["sweep"]))
     return sorted(out.values(), key=lambda s: str(s.meta.get("date", "")), reverse=True)
+
+
+# --------------------------------------------------------------------------- one sample (issue 11)
+# The Sample page: one input — a test sample of a run, a drawing, an uploaded image or CSV row —
+# scored and explained by every finished run that can take it, side by side. Each run's own
+# ``decision_function`` and ``explain`` do the work; nothing here re-implements a score.
+
+class EmptyDrawingError(BadDataError):
+    """The canvas (or uploaded image) holds nothing to score."""
+
+
+#: Canvas pixels darker than this (0..1) are background, not ink.
+INK_LEVEL = 0.05
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """A sample's nearest training normals in one run's embedding (``Detector.embed``)."""
+
+    rows: np.ndarray        # dataset rows of the neighbours
+    distances: np.ndarray   # Euclidean distances in the embedding, nearest first
+    inputs: np.ndarray      # their inputs: images [k, C, H, W] in [0, 1], tables [k, D]
+
+
+@dataclass
+class RunVerdict:
+    """How one run sees the sample: its score, where that score falls among the run's normal test
+    scores, whether the run's threshold flags it, and the detector's own explanation."""
+
+    run_id: str
+    title: str
+    detector: str
+    detector_title: str
+    input: np.ndarray            # what this run's model received, one sample [C, H, W] or [D]
+    score: float
+    threshold: float
+    flagged: bool
+    percentile: float            # % of the run's normal test scores at or below ``score``
+    explanation: Explanation     # ``explain(x)`` of the one sample (leading axis of length 1)
+    score_note: str = ""
+    neighbours: Neighbours | None = None
+    neighbours_note: str = ""
+    in_training: bool | None = None   # the sample's dataset row was one of this run's normals
+
+
+@dataclass
+class SampleReport:
+    """What :func:`explain_sample` returns: one :class:`RunVerdict` per run that could score the
+    input, ``skipped`` (run id → why not) for the others, and how the input was prepared."""
+
+    runs: list[RunVerdict]
+    skipped: dict[str, str]
+    notes: list[str]
+
+    @property
+    def input(self) -> np.ndarray | None:
+        """What the first run received (the page's "what the models see" preview)."""
+        return self.runs[0].input if self.runs else None
+
+
+def _finished(r: Run) -> bool:
+    return r.config.get("status", "done") == "done" and (r.path / "detector").is_dir()
+
+
+def run_input_shape(r: Run) -> tuple[int, ...]:
+    """A run's per-sample input shape (``(1, 28, 28)``, ``(30,)``)."""
+    return tuple(int(s) for s in r.config.get("input_shape") or r.test_x().shape[1:])
+
+
+def sample_runs(r: Run) -> list[Run]:
+    """Every finished run on ``r``'s dataset and normal class(es), ``r`` first, then newest first
+    (any task protocol or seed)."""
+    key = (r.config.get("dataset"), sorted(map(str, r.config.get("normal") or [])))
+    same = [o for o in runs() if _finished(o) and o.run_id != r.run_id
+            and (o.config.get("dataset"), sorted(map(str, o.config.get("normal") or []))) == key]
+    return [r, *same]
+
+
+def input_run_groups() -> dict[tuple[int, ...], list[Run]]:
+    """Finished runs by per-sample input shape (newest first in each): the runs a drawn or
+    uploaded input of that shape can be scored by."""
+    out: dict[tuple[int, ...], list[Run]] = {}
+    for r in runs():
+        if _finished(r):
+            out.setdefault(run_input_shape(r), []).append(r)
+    return out
+
+
+def shape_label(shape: tuple[int, ...], runs_of_shape: list[Run] | None = None) -> str:
+    """``1×28×28 grey images (mnist5k …)`` / ``30 features (breast_cancer)``."""
+    names = sorted({str(r.config.get("dataset")) for r in runs_of_shape or []})
+    where = f" ({', '.join(names[:3])}{' …' if len(names) > 3 else ''})" if names else ""
+    if len(shape) == 3:
+        kind = "grey" if shape[0] == 1 else "colour"
+        return f"{shape[1]}×{shape[2]} {kind} images{where}"
+    return f"{shape[0]} features{where}"
+
+
+def test_sample(r: Run, row: int) -> np.ndarray:
+    """Test row ``row`` of run ``r`` as the models receive it (float32, images in [0, 1])."""
+    x = r.test_x()
+    if not len(x):
+        raise BadDataError(f"Run {r.run_id} stored no test inputs, so its samples cannot be "
+                           "shown. Train it again.")
+    if not 0 <= int(row) < len(x):
+        raise BadDataError(f"Test sample {row} does not exist: run {r.run_id} has test samples "
+                           f"0 to {len(x) - 1}.")
+    return x[int(row)]
+
+
+def sample_facts(r: Run, row: int) -> dict[str, Any]:
+    """What run ``r`` stored about test row ``row``: kind, label, dataset row, its score."""
+    sc = r.scores
+    get = lambda k, cast: cast(sc[k][row]) if k in sc and row < len(sc[k]) else None  # noqa: E731
+    return {"row": int(row), "kind": get("test_kind", str), "label": get("test_y", int),
+            "dataset_row": get("test_index", int), "score": get("test", float)}
+
+
+def canvas_to_image(rgba: np.ndarray, shape: tuple[int, ...] = (1, 28, 28)) -> np.ndarray:
+    """A drawing (``[H, W, 4]`` RGBA or ``[H, W, 3]``, light ink on a dark or transparent
+    background, as ``streamlit-drawable-canvas`` returns it) as an image of ``shape`` the way
+    MNIST was made: the ink's bounding box scaled to fit 20×20 (of 28×28, proportionally for
+    other sizes), pasted so its centre of mass sits in the middle. Raises
+    :class:`EmptyDrawingError` when nothing is drawn."""
+    import torch
+    import torch.nn.functional as F
+
+    a = np.asarray(rgba, dtype=np.float64)
+    if a.ndim != 3 or a.shape[-1] not in (3, 4):
+        raise BadDataError(f"A drawing must be an RGBA image [H, W, 4]; got shape {a.shape}.")
+    if len(shape) != 3:
+        raise BadDataError(f"A drawing can only be scored by image runs, not by runs on "
+                           f"{shape[0]} table features.")
+    if np.nanmax(a) > 1.0:
+        a = a / 255.0
+    a = np.nan_to_num(a)
+    ink = a[..., :3].mean(-1) * (a[..., 3] if a.shape[-1] == 4 else 1.0)
+    on = ink > INK_LEVEL
+    if not on.any():
+        raise EmptyDrawingError("The drawing is empty: draw a digit on the canvas (light ink on "
+                                "the dark background, as in MNIST) and it is scored at once.")
+    ys, xs = np.flatnonzero(on.any(1)), np.flatnonzero(on.any(0))
+    crop = ink[ys[0]:ys[-1] + 1, xs[0]:xs[-1] + 1]
+    c, h, w = (int(s) for s in shape)
+    box = max(1, round(min(h, w) * 20 / 28))
+    scale = box / max(crop.shape)
+    ch, cw = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
+    small = F.interpolate(torch.from_numpy(crop)[None, None], size=(ch, cw), mode="area")[0, 0]
+    small = small.numpy()
+    small = small / small.max() if small.max() > 0 else small
+    total = small.sum()
+    cy = (small.sum(1) * np.arange(ch)).sum() / total
+    cx = (small.sum(0) * np.arange(cw)).sum() / total
+    top = int(np.clip(round((h - 1) / 2 - cy), 0, h - ch))
+    left = int(np.clip(round((w - 1) / 2 - cx), 0, w - cw))
+    out = np.zeros((h, w), np.float32)
+    out[top:top + ch, left:left + cw] = small
+    return np.repeat(out[None], c, axis=0)
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """An uploaded image file (PNG, JPEG …) as a uint8 array ``[H, W]``, ``[H, W, 3]`` or
+    ``[H, W, 4]``; a clear error when it is not an image."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if len(data) > 10 * 2 ** 20:
+        raise BadDataError("The image is larger than 10 MB; upload a smaller one.")
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise BadDataError("This file is not an image that can be read (use PNG or JPEG).") \
+            from None
+    if img.mode not in ("L", "RGB", "RGBA"):
+        img = img.convert("RGBA" if "A" in img.mode else "RGB")
+    return np.asarray(img)
+
+
+def image_to_input(img: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, list[str]]:
+    """An uploaded image (``[H, W]``, ``[H, W, 3|4]`` uint8 or [0, 1]) as a model input of
+    ``shape`` ``(C, H, W)``: resized with area averaging, a transparent background read as
+    black, a dark-on-light picture inverted (the datasets are light-on-dark). Returns the input
+    and what was done to it. A colour picture for grey runs (or the reverse) is refused."""
+    import torch
+    import torch.nn.functional as F
+
+    a = np.asarray(img, dtype=np.float64)
+    if a.ndim == 3 and a.shape[0] in (1, 3) and a.shape[-1] not in (1, 3, 4):
+        a = a.transpose(1, 2, 0)  # CHW → HWC
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or a.shape[-1] not in (1, 3, 4) or min(a.shape[:2]) < 2:
+        raise BadDataError(f"An image must be [height, width] or [height, width, channels]; got "
+                           f"shape {tuple(np.shape(img))}.")
+    if len(shape) != 3:
+        raise BadDataError(f"These runs take a table row of {shape[0]} features, not an image: "
+                           "upload a CSV row instead.")
+    if not np.isfinite(a).all():
+        raise BadDataError("The image contains NaN or infinite values.")
+    notes = []
+    if a.max() > 1.0:
+        a = a / 255.0
+    if a.shape[-1] == 4:
+        a = a[..., :3] * a[..., 3:]
+        if np.asarray(img)[..., 3].min() < 255:
+            notes.append("transparent background read as black")
+    c, h, w = (int(s) for s in shape)
+    if a.shape[-1] == 3 and c == 1:
+        if np.abs(a - a.mean(-1, keepdims=True)).max() > 2 / 255:
+            raise BadDataError("This is a colour image, but the runs were trained on grey "
+                               "(1-channel) images: upload a greyscale picture.")
+        a = a[..., :1]
+    elif a.shape[-1] == 1 and c == 3:
+        raise BadDataError("This is a grey (1-channel) image, but the runs were trained on "
+                           "colour (3-channel) images: upload a colour picture.")
+    border = np.concatenate([a[0].ravel(), a[-1].ravel(), a[:, 0].ravel(), a[:, -1].ravel()])
+    if c == 1 and border.mean() > 0.5:
+        a = 1.0 - a
+        notes.append("dark-on-light picture inverted (the training images are light on dark)")
+    t = torch.from_numpy(a.transpose(2, 0, 1).copy())[None]
+    if t.shape[-2:] != (h, w):
+        mode = "area" if t.shape[-2] >= h and t.shape[-1] >= w else "bilinear"
+        t = F.interpolate(t, size=(h, w), mode=mode,
+                          **({} if mode == "area" else {"align_corners": False}))
+        notes.append(f"resized from {a.shape[0]}×{a.shape[1]} to {h}×{w}")
+    out = t[0].clamp(0, 1).numpy().astype(np.float32)
+    if out.max() <= INK_LEVEL:
+        raise EmptyDrawingError("The image is blank: there is nothing in it to score.")
+    return out, notes
+
+
+def parse_csv_row(data: bytes | str, n_features: int,
+                  feature_names: list[str] | tuple[str, ...] | None = None) -> np.ndarray:
+    """The first data row of an uploaded CSV (a header naming the features is optional) as a
+    float32 vector of ``n_features``; a clear error for a wrong count, text or a missing value."""
+    import io
+
+    import pandas as pd
+
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise BadDataError("The CSV file is empty: it needs one row of numbers.")
+    header = None if all(_is_number(v) for v in lines[0].split(",")) else 0
+    try:
+        df = pd.read_csv(io.StringIO("\n".join(lines)), header=header, nrows=1)
+    except (ValueError, pd.errors.ParserError) as e:
+        raise BadDataError(f"The CSV file could not be read: {e}") from None
+    if df.empty:
+        raise BadDataError("The CSV file has a header but no row of numbers under it.")
+    if header == 0 and feature_names and set(map(str, feature_names)) <= set(map(str, df.columns)):
+        df = df[[str(n) for n in feature_names]]
+    if df.shape[1] != n_features:
+        raise BadDataError(f"The row has {df.shape[1]} values, but the runs were trained on "
+                           f"{n_features} features"
+                           + (f" ({', '.join(map(str, feature_names[:6]))}"
+                              f"{' …' if len(feature_names) > 6 else ''})" if feature_names else "")
+                           + ".")
+    row = pd.to_numeric(df.iloc[0], errors="coerce")
+    bad = [str(c) for c, v in row.items() if not np.isfinite(v)]
+    if bad:
+        raise BadDataError(f"The row has missing or non-numeric values (NaN) in "
+                           f"{', '.join(bad[:5])}{' …' if len(bad) > 5 else ''}: every feature "
+                           "needs a number.")
+    return row.to_numpy(np.float32)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return text.strip() == ""  # an empty cell is a missing number, not a header
+    return True
+
+
+#: What :func:`prepare_input` may be told its input is.
+INPUT_SOURCES = ("auto", "sample", "canvas", "image")
+
+
+def prepare_input(x: Any, shape: tuple[int, ...], source: str = "auto"
+                  ) -> tuple[np.ndarray, list[str]]:
+    """``x`` as one model input of per-sample ``shape``, and what was done to it.
+
+    ``source``: ``sample`` = exactly that shape (a test sample, a CSV row; a leading batch axis
+    of 1 is dropped); ``canvas`` = a drawing ``[H, W, 4]`` (see :func:`canvas_to_image`);
+    ``image`` = an uploaded picture ``[H, W]`` / ``[H, W, 3|4]`` (see :func:`image_to_input`);
+    ``auto`` = the per-sample shape if it matches, else a canvas for ``[H, W, 4]``, else an
+    image. Wrong shapes, channels, NaNs and empty drawings raise :class:`BadDataError` with one
+    sentence saying what is wrong.
+    """
+    if source not in INPUT_SOURCES:
+        raise UnknownNameError(f"Unknown input source {source!r}. "
+                               f"{did_you_mean(source, INPUT_SOURCES)}")
+    a = np.asarray(x)
+    if a.dtype == object or not np.issubdtype(a.dtype, np.number):
+        raise BadDataError("The input must be numbers (an image or a row of features).")
+    shape = tuple(int(s) for s in shape)
+    if a.ndim == len(shape) + 1 and a.shape[0] == 1 and a.shape[1:] == shape:
+        a = a[0]
+    if source in ("auto", "sample") and a.shape == shape:
+        a = a.astype(np.float32)
+        if not np.isfinite(a).all():
+            raise BadDataError("The input contains NaN or infinite values: every pixel or "
+                               "feature needs a number.")
+        return a, []
+    if source == "canvas" or (source == "auto" and a.ndim == 3 and a.shape[-1] == 4
+                              and a.shape[0] > 4 and len(shape) == 3):
+        return canvas_to_image(a, shape), [f"drawing down-sampled to {shape[1]}×{shape[2]}, "
+                                           "centred like MNIST"]
+    if len(shape) == 1 and source != "image":
+        raise BadDataError(f"The input has shape {a.shape}, but these runs take a row of "
+                           f"{shape[0]} features.")
+    if source in ("auto", "image") and a.ndim in (2, 3):
+        return image_to_input(a, shape)
+    raise BadDataError(f"The input has shape {a.shape}, but these runs take images of shape "
+                       f"{shape} (channels × height × width).")
+
+
+_detector_lock = threading.Lock()
+_detector_cache: dict[tuple[str, float], Detector] = {}
+_reference_cache: dict[tuple[str, float], dict[str, np.ndarray]] = {}
+
+
+def _cache_key(r: Run) -> tuple[str, float]:
+    p = r.path / "detector" / "detector.json"
+    return str(r.path), p.stat().st_mtime if p.exists() else 0.0
+
+
+def loaded_detector(r: Run) -> Detector:
+    """The run's trained detector, loaded once per process (a few runs are kept)."""
+    key = _cache_key(r)
+    with _detector_lock:
+        det = _detector_cache.get(key)
+    if det is None:
+        det = r.detector()
+        with _detector_lock:
+            if len(_detector_cache) >= 12:
+                _detector_cache.pop(next(iter(_detector_cache)))
+            _detector_cache[key] = det
+    return det
+
+
+def _training_reference(r: Run, det: Detector) -> dict[str, np.ndarray]:
+    """The run's training normals (rebuilt from its task spec, same seed → same split) with
+    their embedding ``det.embed``; cached in the run folder and in memory."""
+    from dataclasses import fields as dc_fields
+
+    from ad_core.experiment import build_experiment_task
+    from ad_core.runs import load_npz, save_npz
+
+    key = _cache_key(r)
+    with _detector_lock:
+        ref = _reference_cache.get(key)
+    if ref is not None:
+        return ref
+    path = r.path / "cache" / "train_embedding.npz"
+    if path.exists():
+        ref = load_npz(path)
+    else:
+        c = r.config
+        spec = ExperimentSpec(**{f.name: c[f.name] for f in dc_fields(ExperimentSpec)
+                                 if f.name in c})
+        task = build_experiment_task(spec)
+        x = task.train_x
+        rows = (task.train_index if task.train_index is not None
+                else np.full(len(x), -1, dtype=np.int64))
+        stored = ((x.clamp(0, 1) * 255).round().byte().numpy() if task.modality == "image"
+                  else x.numpy().astype(np.float32))
+        ref = {"features": det.embed(x).reshape(len(x), -1).astype(np.float32),
+               "rows": np.asarray(rows, dtype=np.int64), "inputs": stored}
+        with contextlib.suppress(OSError):
+            save_npz(r.cache_path("train_embedding.npz"), ref)
+    with _detector_lock:
+        _reference_cache[key] = ref
+    return ref
+
+
+def _neighbours(r: Run, det: Detector, x1: np.ndarray, k: int) -> Neighbours:
+    ref = _training_reference(r, det)
+    z = det.embed(x1).reshape(1, -1).astype(np.float64)
+    d = np.sqrt(((ref["features"].astype(np.float64) - z) ** 2).sum(1))
+    near = np.argsort(d, kind="stable")[:k]
+    inp = ref["inputs"][near]
+    inp = inp.astype(np.float32) / 255.0 if inp.dtype == np.uint8 else inp.astype(np.float32)
+    return Neighbours(ref["rows"][near], d[near], inp)
+
+
+def explain_sample(run_ids: list[str], x: Any, *, source: str = "auto", neighbours: int = 6,
+                   dataset_row: int | None = None) -> SampleReport:
+    """Score and explain one input ``x`` with every run in ``run_ids``: the ONE call behind the
+    Sample page, for a run's test sample and for a drawn or uploaded input alike.
+
+    ``x`` is one sample of the runs' input shape, a canvas drawing ``[H, W, 4]`` or an image
+    (:func:`prepare_input` makes each run's input; ``source`` says which). Every run scores it
+    with its detector's ``decision_function`` and explains it with its ``explain`` (never a copy
+    of its scoring);
+    the percentile is among the run's normal test scores, ``flagged`` uses the run's
+    ``threshold_``. With ``neighbours > 0`` the nearest training normals in the run's
+    ``embed`` space are found. ``dataset_row`` (a test sample's row in its dataset) tells which
+    runs had that very sample among their training normals. A run that cannot take ``x``
+    (another shape, a table for an image) is listed in ``skipped`` with the reason; a bad input
+    for all of them raises :class:`BadDataError`.
+    """
+    report = SampleReport([], {}, [])
+    first_error: UserError | None = None
+    prepared: dict[tuple[int, ...], tuple[np.ndarray, list[str]] | UserError] = {}
+    for rid in run_ids:
+        r = run(rid)
+        shape = run_input_shape(r)
+        if shape not in prepared:
+            try:
+                prepared[shape] = prepare_input(x, shape, source)
+            except UserError as e:
+                prepared[shape] = e
+        prep = prepared[shape]
+        if isinstance(prep, UserError):
+            report.skipped[rid] = str(prep)
+            first_error = first_error or prep
+            continue
+        x1, notes = prep
+        report.notes += [n for n in notes if n not in report.notes]
+        det = loaded_detector(r)
+        batch = x1[None]
+        score = float(det.decision_function(batch)[0])
+        ex = det.explain(batch)
+        sc = r.scores
+        normal = (sc["test"][sc["test_y"] == 0].astype(float)
+                  if "test" in sc and "test_y" in sc else np.zeros(0))
+        pct = float(100.0 * np.mean(normal <= score)) if len(normal) else float("nan")
+        thr = float(getattr(det, "threshold_", r.metrics.get("threshold", float("nan"))))
+        verdict = RunVerdict(rid, r.title, str(r.config.get("detector")),
+                             str(r.config.get("detector_title") or r.config.get("detector")),
+                             x1, score, thr, bool(score > thr), pct, ex, score_note(r))
+        if neighbours > 0:
+            try:
+                verdict.neighbours = _neighbours(r, det, batch, neighbours)
+                if dataset_row is not None and (verdict.neighbours.rows >= 0).any():
+                    verdict.in_training = bool(np.isin(
+                        dataset_row, _training_reference(r, det)["rows"]))
+            except UserError as e:
+                verdict.neighbours_note = (f"No training neighbours: the run's training data "
+                                           f"could not be rebuilt ({e})")
+        report.runs.append(verdict)
+    if not report.runs and first_error is not None:
+        if all(isinstance(p, UserError) and str(p) == str(first_error)
+               for p in prepared.values()):
+            raise first_error
+        raise BadDataError("No run can score this input: " + " ".join(
+            sorted({str(p) for p in prepared.values() if isinstance(p, UserError)})))
+    return report

@@ -17,6 +17,7 @@ from ui.views import (
     explained_rows,
     missing,
     page_header,
+    sample_button,
     show_figure,
     test_kinds,
     test_labels,
@@ -49,6 +50,7 @@ with user_errors():
                      format_func=lambda i: labels[i], key="co-row")
     show_figure(C.term_bars(terms[p], names, aggregation=agg,
                             title=f"Contributions · {labels[p]}"), "bars", run)
+    sample_button(run, rows[p], "co-open-sample")
     if "softmax" in ex:
         vnames = [str(n) for n in ex.get("view_names", names)]
         st.markdown("**GeoTrans softmax matrix** of this sample: row i is the classifier's "

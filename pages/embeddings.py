@@ -11,6 +11,7 @@ from ad_core import services
 from ad_core.errors import UserError
 from ad_core.viz.embedding import embedding_scatter
 from ui.common import chart, download_csv, require_run
+from ui.views import clickable_gallery, open_sample
 
 st.title("Embeddings")
 run = require_run("the embedding view")
@@ -79,9 +80,10 @@ if run.config.get("modality") == "image":
 
     x = run.test_x()[rows_sorted[:limit]]
     titles = [f"#{r} {sc['test_kind'][r]} {sc['test'][r]:.3g}" for r in rows_sorted[:limit]]
-    chart(image_grid(x, titles, ncols=8, title=f"Selected samples (first {min(limit, len(rows))}"
-                                                f" of {len(rows)}), titled row · kind · score"),
-          key=f"emb-sel-{run.run_id}-{method}", filename=f"{run.run_id}-selection")
+    clickable_gallery(image_grid(x, titles, ncols=8,
+                                 title=f"Selected samples (first {min(limit, len(rows))} of "
+                                       f"{len(rows)}), titled row · kind · score"),
+                      rows_sorted[:limit], run, f"emb-sel-{method}", hover=titles)
 else:
     x = run.test_x()[rows_sorted]
     names = run.config.get("feature_names") or [f"f{i}" for i in range(x.shape[1])]
@@ -89,4 +91,8 @@ else:
     df.insert(0, "score", sc["test"][rows_sorted])
     df.insert(0, "kind", sc["test_kind"][rows_sorted])
     df.insert(0, "test_row", rows_sorted)
-    st.dataframe(df, hide_index=True)
+    picked = st.dataframe(df, hide_index=True, key=f"emb-sel-table-{method}", on_select="rerun",
+                          selection_mode="single-row")
+    st.caption("Select a row to see that sample on the **Sample** page.")
+    if picked.selection.rows:
+        open_sample(run.run_id, int(rows_sorted[picked.selection.rows[0]]))

@@ -14,11 +14,13 @@ from ad_core.viz import recon as R
 from ad_core.viz.scores import groups_by_kind, groups_by_label
 from ui.common import require_run, user_errors
 from ui.views import (
+    clickable_gallery,
     explained_rows,
     is_image,
     missing,
     page_header,
     pick_explained,
+    sample_button,
     show_figure,
     test_kinds,
     test_labels,
@@ -48,9 +50,10 @@ with user_errors():
                               help="Off: every error map shares one colour scale, so brightness "
                                    "is comparable. On: each tile uses its own range, showing "
                                    "where even a small error sits.")
-        show_figure(R.recon_table(inputs[pos], ex["reconstruction"][pos], ex["error_map"][pos],
-                                  test_labels(run, rows[pos]), per_image=per_image),
-                    "recon-table", run)
+        clickable_gallery(R.recon_table(inputs[pos], ex["reconstruction"][pos],
+                                        ex["error_map"][pos], test_labels(run, rows[pos]),
+                                        per_image=per_image),
+                          rows[pos], run, "recon-table", hover=test_labels(run, rows[pos]))
     else:
         labels = test_labels(run, rows[pos])
         pick = st.selectbox("Sample", range(len(pos)), format_func=lambda i: labels[i],
@@ -60,6 +63,7 @@ with user_errors():
                                          run.config.get("feature_names"),
                                          title=f"Input vs reconstruction · {labels[pick]}"),
                     "recon-bars", run)
+        sample_button(run, rows[p], "recon-open-sample")
 
     st.subheader("Latent norms ‖z‖")
     if "latent_norm" in ex:

@@ -14,7 +14,14 @@ from ad_core import services
 from ad_core.viz import scores as V
 from ad_core.viz.images import image_grid
 from ui.common import require_run, user_errors
-from ui.views import is_image, page_header, show_figure, test_labels
+from ui.views import (
+    clickable_gallery,
+    is_image,
+    open_sample,
+    page_header,
+    show_figure,
+    test_labels,
+)
 
 run = require_run("the Scores view")
 page_header("Scores", run)
@@ -100,16 +107,20 @@ with user_errors():
                 st.dataframe(pd.DataFrame({"test row": rows, "kind": kind[rows],
                                            "score": s[rows]}), hide_index=True)
             elif is_image(run):
-                show_figure(image_grid(x[rows], test_labels(run, rows, with_row=False), ncols=8,
-                                       title=f"{g.capitalize()} (kind · score)"),
-                            f"gallery-{g}", run)
+                clickable_gallery(image_grid(x[rows], test_labels(run, rows, with_row=False),
+                                             ncols=8, title=f"{g.capitalize()} (kind · score)"),
+                                  rows, run, f"gallery-{g}", hover=test_labels(run, rows))
             else:
                 cols = feature_names or [f"f{i}" for i in range(x.shape[1])]
                 df = pd.DataFrame(x[rows], columns=cols)
                 df.insert(0, "score", s[rows])
                 df.insert(0, "kind", kind[rows])
                 df.insert(0, "test row", rows)
-                st.dataframe(df, hide_index=True)
+                picked = st.dataframe(df, hide_index=True, key=f"gallery-table-{g}",
+                                      on_select="rerun", selection_mode="single-row")
+                st.caption("Select a row to see that sample on the **Sample** page.")
+                if picked.selection.rows:
+                    open_sample(run.run_id, int(rows[picked.selection.rows[0]]))
 
     st.subheader("AUROC per anomaly kind")
     per_kind = met["per_kind_auroc"]

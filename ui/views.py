@@ -110,3 +110,48 @@ def pick_explained(run: Run, key: str, default_n: int = 3, max_n: int = 12) -> n
             pos = pos[np.argsort(-s if order == "highest score" else s, kind="stable")]
         out += pos[: int(n)].tolist()
     return np.asarray(out[: max_n * 4], dtype=int)
+
+
+# --------------------------------------------------------------------------- click-through (issue 11)
+#: The page one clicked sample opens on.
+SAMPLE_PAGE = "pages/sample.py"
+
+
+def open_sample(run_id: str, row: int) -> None:
+    """Go to the Sample page for test row ``row`` of run ``run_id`` (``?run=…&sample=…``)."""
+    st.switch_page(SAMPLE_PAGE, query_params={"run": run_id, "sample": str(int(row))})
+
+
+def clicked_row(event) -> int | None:
+    """The test row a click on a :func:`clickable_gallery` thumbnail named, or ``None``."""
+    selection = getattr(event, "selection", None) if event is not None else None
+    for p in (selection.points if selection else None) or []:
+        cd = p.get("customdata")
+        if isinstance(cd, (list, tuple)):
+            cd = cd[0] if cd else None
+        if cd is not None:
+            return int(cd)
+    return None
+
+
+def clickable_gallery(fig: go.Figure, rows: np.ndarray, run: Run, key: str,
+                      hover: list[str] | None = None) -> None:
+    """Draw an image grid/table whose thumbnails open the Sample page when clicked (each tile
+    carries its test row; the click is a Plotly selection event)."""
+    from ad_core.viz.sample import clickable_tiles
+
+    clickable_tiles(fig, rows, hover=hover)
+    event = chart(fig, key=f"chart-{key}", on_select="rerun", selection_mode="points",
+                  filename=_slug(f"{run.run_id}-{key}"))
+    st.caption("Click a thumbnail to see that sample through every run's eyes on the "
+               "**Sample** page.")
+    row = clicked_row(event)
+    if row is not None:
+        open_sample(run.run_id, row)
+
+
+def sample_button(run: Run, row: int, key: str) -> None:
+    """A button opening test row ``row`` of ``run`` on the Sample page."""
+    if st.button(f"Open #{int(row)} on the Sample page", key=key, icon=":material/visibility:",
+                 help="Every finished run on this data, side by side, on this one sample."):
+        open_sample(run.run_id, row)

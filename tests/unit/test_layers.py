@@ -22,7 +22,7 @@ DOC = ROOT / "docs" / "ARCHITECTURE.md"
 
 #: What a page or ui helper may import besides the standard library.
 PAGE_ALLOWED = ("ad_core.services", "ad_core.viz", "ad_core.errors", "ui", "streamlit", "numpy",
-                "pandas", "plotly")
+                "pandas", "plotly", "streamlit_drawable_canvas")
 
 
 def module_name(path: Path) -> str:
