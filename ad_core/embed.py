@@ -60,6 +60,8 @@ def _worker() -> ProcessPoolExecutor:
 
 #: Niceness added to the projection worker: below the server and the training process.
 WORKER_NICE = 10
+#: Native threads of the projection worker (see :func:`_init_worker`).
+WORKER_THREADS = 1
 #: Seconds before a failed warm-up may be tried again.
 RETRY_AFTER_S = 60.0
 
@@ -109,8 +111,13 @@ def _init_worker() -> None:
     from ad_core.worker import exit_with_parent
 
     exit_with_parent()
-    threads = os.environ.get("NUMBA_NUM_THREADS") or "1"
-    os.environ.setdefault("OMP_NUM_THREADS", threads)
+    # One thread for every native pool (OpenMP of t-SNE, BLAS, numba): at a lower priority, a
+    # second OpenMP thread spin-waiting on a core the server or a training holds stalled each
+    # barrier (t-SNE of 1,000 points: 52 s in the app on a busy machine, 2.7 s standalone).
+    os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = str(WORKER_THREADS)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(WORKER_THREADS)
     with contextlib.suppress(OSError):  # not permitted here: run at normal priority
         os.nice(WORKER_NICE)
     warnings.filterwarnings("ignore", module="numba")  # "cannot cache …" notes, not errors
@@ -186,6 +193,7 @@ def run_projection(run: Run, method: str = "pca", seed: int = 0) -> dict[str, An
     if method == "pca":  # cheap: in this process, never queued behind the UMAP warm-up
         xy = project(feats, method, seed)
     else:
+        _note_request()
         try:
             xy = _worker().submit(project, feats, method, seed).result()
         except BrokenProcessPool:  # the worker died (killed, out of memory): one fresh try
@@ -206,13 +214,46 @@ def _warm(approximate: bool) -> bool:
 
 
 _warm_failed_at = 0.0
+#: When a user last asked the worker for a projection (``time.monotonic()``).
+_last_request = 0.0
+#: The NN-descent warm-up waits until the worker has had no request for this many seconds.
+APPROX_WARM_IDLE_S = 20.0
+_approx_started = False
+
+
+def _note_request() -> None:
+    global _last_request
+    _last_request = time.monotonic()
+
+
+def _warm_approximate_when_idle(exact: Future) -> None:
+    """Compile NN-descent's kernels (needed above 4,096 points only) once the exact warm-up is
+    done and the worker has been idle for :data:`APPROX_WARM_IDLE_S`: pynndescent's search
+    cannot be cached on disk (18 s of one core here), and queued ahead of a user's t-SNE it made
+    that user wait for it."""
+    global _approx_started
+    with _lock:
+        if _approx_started:
+            return
+        _approx_started = True
+
+    def wait_then_submit() -> None:
+        with contextlib.suppress(Exception):
+            exact.result()
+            while time.monotonic() - _last_request < APPROX_WARM_IDLE_S:
+                time.sleep(1.0)
+            _worker().submit(_warm, True).add_done_callback(lambda f: f.exception())
+
+    threading.Thread(target=wait_then_submit, name="umap-approx-warm-up", daemon=True).start()
 
 
 def warm_up(block: bool = False) -> Future:
     """Start the projection process and compile UMAP in it, once (idempotent, non-blocking).
 
     The exact-search kernels compile first (every run up to 4,096 embedded points needs only
-    them), then NN-descent's, as a second task, so a user's projection can run in between.
+    them; read from numba's disk cache after the first start); NN-descent's compile later, when
+    the worker is idle (:func:`_warm_approximate_when_idle`). The returned future is the exact
+    warm-up's.
     """
     global _warm_future, _warm_failed_at
     with _lock:
@@ -222,18 +263,16 @@ def warm_up(block: bool = False) -> Future:
             _warm_failed_at = time.time()
         retry = failed and time.time() - _warm_failed_at > RETRY_AFTER_S
     if fut is None or retry:
-        pool = _worker()
-        first = pool.submit(_warm, False)
-        fut = pool.submit(_warm, True)
-        first.add_done_callback(lambda f: f.exception())  # never leaves an unread error
+        fut = _worker().submit(_warm, False)
         with _lock:
             _warm_future, _warm_failed_at = fut, 0.0
+        _warm_approximate_when_idle(fut)
     if block:
         fut.result()
     return fut
 
 
 def is_warm() -> bool:
-    """Whether the UMAP warm-up has finished successfully."""
+    """Whether UMAP's exact-search warm-up has finished successfully."""
     fut = _warm_future
     return fut is not None and fut.done() and fut.exception() is None
