@@ -90,9 +90,10 @@ def show_explanation(v, key: str, feature_names: list[str] | None) -> None:
     if "views" in ex and image:
         views = np.asarray(ex["views"])
         titles, title = _views_titles(ex, views.shape[1])
-        ncols = 4 if views.shape[1] <= 16 else 8
+        long_titles = max(len(t) for t in titles) > 8
+        ncols = (2 if long_titles else 4) if views.shape[1] <= 16 else (4 if long_titles else 8)
         show_figure(tile_grid(views, titles, title=title, ncols=ncols,
-                              tile_px=64 if ncols == 4 else 40), f"{key}-views")
+                              tile_px=40 if views.shape[1] > 16 else 64), f"{key}-views")
         shown = True
     if not shown:
         st.caption("This detector's explanation is its score: it has no reconstruction, views "

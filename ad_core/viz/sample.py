@@ -107,8 +107,10 @@ def recon_strip(x: np.ndarray, reconstruction: np.ndarray, error_map: np.ndarray
 
     err = np.asarray(error_map, dtype=float)
     emax = float(np.nanmax(err)) if err.size else 1.0
-    return image_table([
+    fig = image_table([
         ImageColumn("x", x), ImageColumn(x_hat, reconstruction),
         ImageColumn("(x̂ − x)²", err, ERROR_COLORSCALE, 0.0, emax or 1.0,
                     titles=[f"Σ={v:.3g}" for v in err.reshape(len(err), -1).sum(1)]),
     ], [""] * len(err), title=title, tile_px=72)
+    fig.update_layout(xaxis_title_text="")  # it would sit on the title, above the headers
+    return fig
