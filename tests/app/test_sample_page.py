@@ -18,6 +18,7 @@ pytest.importorskip("streamlit")
 # not imported here: the component registers its assets only inside a Streamlit runtime
 if importlib.util.find_spec("streamlit_drawable_canvas") is None:
     pytest.skip("streamlit-drawable-canvas is not installed", allow_module_level=True)
+from sample_helpers import sample_runs  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 PAGE = Path(__file__).resolve().parents[2] / "pages" / "sample.py"
@@ -25,25 +26,9 @@ TITLES = {"toll": "Toll", "neutral": "NeuTraL AD", "iforest": "Isolation Forest"
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    from ad_core.experiment import ExperimentSpec, run_experiment
-
-    root = tmp_path_factory.mktemp("sample-page-runs")
-    params = {"toll": {"iterations": 30, "eval_every": 10}, "neutral": {"epochs": 3},
-              "iforest": {}}
-    ids = {d: run_experiment(ExperimentSpec("digits", ["0"], d, params=p, explain_n=20,
-                                            embed_n=100), root=root).run_id
-           for d, p in params.items()}
-    ids["tabular"] = run_experiment(ExperimentSpec("breast_cancer", ["benign"], "iforest",
-                                                   explain_n=10, embed_n=50), root=root).run_id
-    return root, ids
-
-
-@pytest.fixture()
-def ids(store, monkeypatch):
-    root, ids = store
-    monkeypatch.setenv("ANOMALY_LAB_RUNS", str(root))
-    return ids
+def ids(tmp_path_factory):
+    with sample_runs(tmp_path_factory) as run_ids:
+        yield run_ids
 
 
 def render(run_id: str | None, sample: int | None = None) -> AppTest:

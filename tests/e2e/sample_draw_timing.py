@@ -17,25 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-
-def canvas_three(size: int = 280, width: int = 22) -> np.ndarray:
-    """A white "3" on a black RGBA canvas, as streamlit-drawable-canvas returns it."""
-    pts = np.array([(95, 70), (175, 52), (200, 80), (150, 135), (200, 170), (205, 205),
-                    (135, 245), (90, 230)], float) * size / 280
-    yy, xx = np.mgrid[:size, :size]
-    ink = np.zeros((size, size), bool)
-    for (x0, y0), (x1, y1) in zip(pts[:-1], pts[1:]):
-        for t in np.linspace(0, 1, 40):
-            ink |= (xx - (x0 + t * (x1 - x0))) ** 2 + (yy - (y0 + t * (y1 - y0))) ** 2 \
-                <= (width / 2) ** 2
-    rgba = np.zeros((size, size, 4), np.uint8)
-    rgba[..., 3] = 255
-    rgba[ink, :3] = 255
-    return rgba
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sample_helpers import canvas_three  # noqa: E402
 
 
 def main() -> None:

@@ -9,53 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sample_helpers import FAMILIES, canvas_three, sample_runs
 
 from ad_core import services
 from ad_core.errors import BadDataError
 
-FAMILIES = {"toll": {"iterations": 30, "eval_every": 10}, "neutral": {"epochs": 3},
-            "iforest": {}}
-
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """(root, {detector: run id}) of three digits runs and one breast-cancer run."""
-    from ad_core.experiment import ExperimentSpec, run_experiment
-
-    root = tmp_path_factory.mktemp("sample-runs")
-    ids = {det: run_experiment(ExperimentSpec("digits", ["0"], det, params=params, explain_n=20,
-                                              embed_n=100), root=root).run_id
-           for det, params in FAMILIES.items()}
-    ids["tabular"] = run_experiment(ExperimentSpec("breast_cancer", ["benign"], "iforest",
-                                                   explain_n=10, embed_n=50), root=root).run_id
-    return root, ids
-
-
-@pytest.fixture()
-def ids(store, monkeypatch):
-    root, ids = store
-    monkeypatch.setenv("ANOMALY_LAB_RUNS", str(root))
-    return ids
+def ids(tmp_path_factory):
+    with sample_runs(tmp_path_factory) as run_ids:
+        yield run_ids
 
 
 def digit_runs(ids):
     return [ids[d] for d in FAMILIES]
-
-
-def canvas_three(size: int = 280, width: int = 22) -> np.ndarray:
-    """An RGBA canvas as streamlit-drawable-canvas returns it: a white "3" on black."""
-    pts = np.array([(95, 70), (175, 52), (200, 80), (150, 135), (200, 170), (205, 205),
-                    (135, 245), (90, 230)], float) * size / 280
-    yy, xx = np.mgrid[:size, :size]
-    ink = np.zeros((size, size), bool)
-    for (x0, y0), (x1, y1) in zip(pts[:-1], pts[1:]):
-        for t in np.linspace(0, 1, 40):
-            cx, cy = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-            ink |= (xx - cx) ** 2 + (yy - cy) ** 2 <= (width / 2) ** 2
-    rgba = np.zeros((size, size, 4), np.uint8)
-    rgba[..., 3] = 255
-    rgba[ink, :3] = 255
-    return rgba
 
 
 def test_sample_runs_are_the_finished_runs_on_the_same_data(ids):
