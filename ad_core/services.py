@@ -998,8 +998,10 @@ def _training_reference(r: Run, det: Detector) -> dict[str, np.ndarray]:
                   else x.numpy().astype(np.float32))
         ref = {"features": det.embed(x).reshape(len(x), -1).astype(np.float32),
                "rows": np.asarray(rows, dtype=np.int64), "inputs": stored}
-        with contextlib.suppress(OSError):
-            save_npz(r.cache_path("train_embedding.npz"), ref)
+        with contextlib.suppress(OSError):  # atomic: two sessions may compute it at once
+            tmp = r.cache_path(f"train_embedding.{os.getpid()}-{threading.get_ident()}.tmp.npz")
+            save_npz(tmp, ref)
+            os.replace(tmp, path)
     with _detector_lock:
         _reference_cache[key] = ref
     return ref

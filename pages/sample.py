@@ -157,9 +157,9 @@ def show_report(report, truth: int | None, key: str) -> None:
     features = next((f for f in (services.run(v.run_id).config.get("feature_names")
                                  for v in vs) if f), None)
     for start in range(0, len(vs), PER_ROW):
-        cols = st.columns(PER_ROW, border=True)
+        cols = st.columns(PER_ROW)  # fixed width per run; only the used ones get a border
         for col, v in zip(cols, vs[start:start + PER_ROW]):
-            with col:
+            with col, st.container(border=True):
                 show_verdict(v, truth, f"{key}-{v.run_id}", features)
 
 
