@@ -21,9 +21,15 @@ from typing import Any
 
 import streamlit as st
 
-from ad_core import services
-from ad_core.errors import UserError
-from ui.common import (
+if __name__ == "__main__" and not os.environ.get("ANOMALY_LAB_NO_WARMUP"):
+    # Before this server imports torch: the training process imports it at the same time.
+    from ad_core.worker import start_early
+
+    start_early()
+
+from ad_core import services  # noqa: E402
+from ad_core.errors import UserError  # noqa: E402
+from ui.common import (  # noqa: E402
     current_run_id,
     data_choice,
     fmt_seconds,

@@ -32,7 +32,7 @@ from typing import Any
 from ad_core.errors import TrainingCancelledError, UnknownNameError, UserError
 from ad_core.experiment import ExperimentSpec, run_experiment
 from ad_core.runs import new_run_id
-from ad_core.worker import TrainingProcess
+from ad_core.worker import TrainingProcess, take_early
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ACTIVE = (QUEUED, RUNNING)
@@ -297,7 +297,7 @@ class JobManager:
     def _training_process(self) -> TrainingProcess:
         with self._trainer_lock:
             if self._trainer is None or not self._trainer.alive:
-                self._trainer = TrainingProcess()
+                self._trainer = take_early() or TrainingProcess()
             return self._trainer
 
     def shutdown(self) -> None:

@@ -14,8 +14,11 @@ detectors, preloads the quick-start dataset and then waits for work on a pipe:
 Cancel is a shared :class:`multiprocessing.Event` that the training loop polls through
 :meth:`PipeMonitor.should_stop`; the parent clears it before each job, the child never does.
 
-Threads: the job owns all cores but one (``ANOMALY_LAB_TRAIN_THREADS`` overrides), so the server
-and the projection worker keep a core and never stall the training's OpenMP barriers.
+Threads: the job owns every usable core but one (``ANOMALY_LAB_TRAIN_THREADS`` overrides). On 2
+cores, measured: standalone, the quick-start Toll fit takes 5.2–5.8 s on 2 threads and 7.7–8.1 s
+on 1, but inside the app (server, browser and projection worker on the same cores) 2 threads took
+14.0–14.7 s against 9.4–9.9 s on 1: a preempted OpenMP thread stalls every barrier.
+``OMP_WAIT_POLICY=PASSIVE`` did not help (11.5 s standalone on 2 threads).
 """
 
 from __future__ import annotations
@@ -183,3 +186,28 @@ class TrainingProcess:
             self.process.kill()
         self.conn.close()
 
+
+
+_early: TrainingProcess | None = None
+_early_lock = threading.Lock()
+
+
+def start_early() -> None:
+    """Start the training process now, before the caller imports torch (idempotent).
+
+    The server calls this first thing on its first script run, so the process imports torch and
+    loads the quick-start data while the server does the same: a quick start clicked on a fresh
+    server waited 3.3 s for the process when it was started after the server's own imports.
+    The job manager adopts it (:func:`take_early`)."""
+    global _early
+    with _early_lock:
+        if _early is None:
+            _early = TrainingProcess()
+
+
+def take_early() -> TrainingProcess | None:
+    """The process :func:`start_early` started, if any and still alive (handed over once)."""
+    global _early
+    with _early_lock:
+        proc, _early = _early, None
+    return proc if proc is not None and proc.alive else None
