@@ -216,8 +216,9 @@ def _warm(approximate: bool) -> bool:
 _warm_failed_at = 0.0
 #: When a user last asked the worker for a projection (``time.monotonic()``).
 _last_request = 0.0
-#: The NN-descent warm-up waits until the worker has had no request for this many seconds.
-APPROX_WARM_IDLE_S = 20.0
+#: The NN-descent warm-up waits until the worker has had no request (and no warm-up) for this
+#: many seconds: a user opening UMAP right after a quick start must not queue behind it.
+APPROX_WARM_IDLE_S = 60.0
 _approx_started = False
 
 
@@ -240,7 +241,8 @@ def _warm_approximate_when_idle(exact: Future) -> None:
     def wait_then_submit() -> None:
         with contextlib.suppress(Exception):
             exact.result()
-            while time.monotonic() - _last_request < APPROX_WARM_IDLE_S:
+            warm_at = time.monotonic()
+            while time.monotonic() - max(_last_request, warm_at) < APPROX_WARM_IDLE_S:
                 time.sleep(1.0)
             _worker().submit(_warm, True).add_done_callback(lambda f: f.exception())
 

@@ -239,6 +239,16 @@ class JobManager:
         snaps = [j.snapshot() for j in sorted(jobs, key=lambda j: j.submitted)]
         return [s for s in snaps if s.active] if active_only else snaps
 
+    def busy(self) -> bool:
+        """Whether any job (of any owner) is queued or running."""
+        with self._cv:
+            return bool(self._queue) or any(j.status == RUNNING for j in self._jobs.values())
+
+    def trainer_ready(self) -> bool:
+        """Whether the training process has started and reported ready (imports, data)."""
+        trainer = self._trainer
+        return trainer is not None and trainer.ready_event.is_set()
+
     def queue_position(self, job_id: str) -> int | None:
         """0-based place in the queue of a queued job (jobs of every owner count), else ``None``."""
         with self._cv:

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,10 +250,54 @@ def limit_server_threads() -> None:
 
 def warm_up() -> None:
     """Start a server's background helpers once, without waiting: the training process (torch
-    imported, the quick-start data loaded) and the projection worker compiling UMAP."""
+    imported, the quick-start data loaded) now; the projection worker compiling UMAP and this
+    process's copy of the quick-start data once training is idle (:func:`_when_training_idle`)."""
     jobs.get_manager().prestart()
-    embed.warm_up()
-    _preload_quickstart_data()
+    if _deferred_done:
+        embed.warm_up()  # idempotent; retries a failed warm-up at most once a minute
+    else:
+        _when_training_idle(embed.warm_up, _preload_quickstart_data)
+
+
+#: Seconds between checks of whether the background warm-ups may start.
+IDLE_POLL_S = 0.5
+#: ... and once it has been idle this long (not while a finished quick start opens its page).
+IDLE_QUIET_S = 3.0
+#: The warm-ups start after this many seconds even if training never went idle.
+IDLE_WAIT_MAX_S = 300.0
+_deferred_started = False
+_deferred_done = False
+
+
+def _when_training_idle(*tasks: Any) -> None:
+    """Run ``tasks`` (once per server) as soon as the training process is ready and no job has
+    been queued or running for :data:`IDLE_QUIET_S`. On 2 cores the UMAP warm-up and the data
+    preload, run beside a cold server's first quick start, slowed its fit to 12–13 s (11 s
+    deferred); started the moment it finished, they slowed the Scores page opening."""
+    global _deferred_started
+    if _deferred_started:
+        return
+    _deferred_started = True
+    manager = jobs.get_manager()
+
+    def wait_then_run() -> None:
+        global _deferred_done
+        give_up = time.monotonic() + IDLE_WAIT_MAX_S
+        quiet_since = None
+        while time.monotonic() < give_up:
+            if not manager.trainer_ready() or manager.busy():
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= IDLE_QUIET_S:
+                break
+            time.sleep(IDLE_POLL_S)
+        for task in tasks:
+            with contextlib.suppress(Exception):  # a failed warm-up is retried by its own rule
+                task()
+        _deferred_done = True
+
+    threading.Thread(target=wait_then_run, name="warm-up-when-idle", daemon=True).start()
 
 
 _preloaded = False

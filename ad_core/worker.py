@@ -99,7 +99,8 @@ def _warm_torch() -> None:
     opt.step()
 
 
-def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...]) -> None:
+def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...],
+          ready: Any = None) -> None:
     """The training process's main loop (the target of the spawned process)."""
     exit_with_parent()
     import torch
@@ -113,6 +114,8 @@ def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...])
     for name in preload:
         with contextlib.suppress(UserError):
             load_dataset(name)
+    if ready is not None:
+        ready.set()
     conn.send(("ready",))
     while True:
         try:
@@ -143,10 +146,13 @@ class TrainingProcess:
         ctx = spawn_context()
         self.conn, child = ctx.Pipe()
         self.cancel = ctx.Event()
+        #: Set by the process once torch is imported and the preload data are loaded.
+        self.ready_event = ctx.Event()
         self.threads = threads or training_threads()
         self.started = time.time()
         self.ready = False
-        self.process = ctx.Process(target=serve, args=(child, self.cancel, self.threads, preload),
+        self.process = ctx.Process(target=serve, args=(child, self.cancel, self.threads, preload,
+                                                        self.ready_event),
                                    name="anomaly-lab-training", daemon=True)
         self.process.start()
         child.close()
