@@ -195,6 +195,7 @@ class TrainingProcess:
 
 
 _early: TrainingProcess | None = None
+_early_started = False
 _early_lock = threading.Lock()
 
 
@@ -205,9 +206,10 @@ def start_early() -> None:
     loads the quick-start data while the server does the same: a quick start clicked on a fresh
     server waited 3.3 s for the process when it was started after the server's own imports.
     The job manager adopts it (:func:`take_early`)."""
-    global _early
+    global _early, _early_started
     with _early_lock:
-        if _early is None:
+        if not _early_started:  # once per server: the script reruns on every click
+            _early_started = True
             _early = TrainingProcess()
 
 

@@ -131,3 +131,23 @@ def test_failed_job_reports_a_plain_error(trained) -> None:
     bad = ExperimentSpec("digits", ["0"], "iforest", params={"n_estimators": 1})
     s = trained.wait(trained.submit(bad, "carol"), "carol", timeout=60)
     assert s.status == jobs.FAILED and "n_estimators" in s.error and not s.saved
+
+
+def test_the_early_training_process_is_started_once_per_server(monkeypatch) -> None:
+    """app.py calls start_early() on every script run; only the first may spawn a process."""
+    started = []
+
+    class Fake:
+        alive = True
+
+        def __init__(self) -> None:
+            started.append(self)
+
+    monkeypatch.setattr(worker, "TrainingProcess", Fake)
+    monkeypatch.setattr(worker, "_early", None)
+    monkeypatch.setattr(worker, "_early_started", False)
+    worker.start_early()
+    assert worker.take_early() is started[0]
+    worker.start_early()  # a rerun after the job manager adopted it
+    worker.start_early()
+    assert len(started) == 1 and worker.take_early() is None
