@@ -151,7 +151,12 @@ def sidebar_jobs() -> None:
         snaps = services.list_jobs(owner(), active_only=True)
         if not snaps:
             st.caption("No training running. Start one on **Train** or **Home**.")
-            if active:  # something just finished: refresh the run selector too
+            # Something just finished: refresh the run selector too, unless Home's quick-start
+            # progress is about to open the new run itself (two app reruns racing each other
+            # left the Scores page blank in a concurrent-sessions test).
+            home_opens_it = (st.session_state.get("quickstart_job")
+                             and st.session_state.get("_page") == "home")
+            if active and not home_opens_it:
                 st.rerun(scope="app")
             return
         for s in snaps:
@@ -175,6 +180,7 @@ def main() -> None:
     restore_from_url()
     follow_finished_jobs()
     pg, by_path = navigation()
+    st.session_state["_page"] = pg.url_path
     goto = st.session_state.pop("goto", None)
     if goto in by_path and by_path[goto] is not pg:
         sync_url()
