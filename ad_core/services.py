@@ -833,22 +833,13 @@ def canvas_to_image(rgba: np.ndarray, shape: tuple[int, ...] = (1, 28, 28)) -> n
 
 def decode_image(data: bytes) -> np.ndarray:
     """An uploaded image file (PNG, JPEG …) as a uint8 array ``[H, W]``, ``[H, W, 3]`` or
-    ``[H, W, 4]``; a clear error when it is not an image."""
-    import io
-
-    from PIL import Image, UnidentifiedImageError
+    ``[H, W, 4]``; a clear error when it is not an image (the uploads' decoder,
+    :func:`ad_core.data.user.decode_image`, with its size limits)."""
+    from ad_core.data.user import decode_image as decode
 
     if len(data) > 10 * 2 ** 20:
         raise BadDataError("The image is larger than 10 MB; upload a smaller one.")
-    try:
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise BadDataError("This file is not an image that can be read (use PNG or JPEG).") \
-            from None
-    if img.mode not in ("L", "RGB", "RGBA"):
-        img = img.convert("RGBA" if "A" in img.mode else "RGB")
-    return np.asarray(img)
+    return decode(data, "the uploaded file", keep_mode=True)
 
 
 def image_to_input(img: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, list[str]]:

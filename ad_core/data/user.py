@@ -304,8 +304,12 @@ def _strip_common_root(entries: list[tuple[tuple[str, ...], bytes]]
     return entries
 
 
-def decode_image(data: bytes, name: str) -> np.ndarray:
-    """PNG/JPEG bytes → uint8 RGB array [H, W, 3]; :class:`BadDataError` naming a corrupt file."""
+def decode_image(data: bytes, name: str, keep_mode: bool = False) -> np.ndarray:
+    """PNG/JPEG bytes → uint8 RGB array [H, W, 3]; :class:`BadDataError` naming a corrupt file.
+
+    ``keep_mode``: keep a grey ``[H, W]`` or RGBA ``[H, W, 4]`` image as it is (one drawn or
+    uploaded sample, whose alpha and channels the caller interprets) instead of converting to RGB.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -315,10 +319,14 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
                                          f"{im.height} high; images may have at most "
                                          f"{MAX_IMAGE_PIXELS:,} pixels.")
             im.load()
-            return np.asarray(im.convert("RGB"), dtype=np.uint8)
+            if keep_mode and im.mode in ("L", "RGB", "RGBA"):
+                return np.asarray(im, dtype=np.uint8)
+            mode = "RGBA" if keep_mode and "A" in im.mode else "RGB"
+            return np.asarray(im.convert(mode), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombError) as e:
-        raise BadDataError(f"The image {name!r} is corrupt or not a PNG/JPEG ({e}).") from None
+        raise BadDataError(f"The image {name!r} is corrupt or not an image this app reads "
+                           f"(PNG/JPEG): {e}.") from None
 
 
 def _target_size(shapes: list[tuple[int, int]], size: int | tuple[int, int] | None

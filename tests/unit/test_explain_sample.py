@@ -180,3 +180,17 @@ def test_click_targets_sit_on_the_tiles():
     assert list(table.data[-1].customdata) == [7, 8, 9]
     with pytest.raises(BadDataError):
         clickable_tiles(image_grid(x[:2]), [1, 2, 3])
+
+
+def test_an_oversized_image_gets_the_uploads_limit_not_a_traceback():
+    import io
+
+    from PIL import Image
+
+    from ad_core.data.user import MAX_IMAGE_PIXELS
+
+    buf = io.BytesIO()
+    side = int(MAX_IMAGE_PIXELS ** 0.5) + 1
+    Image.new("L", (side, side)).save(buf, format="PNG")
+    with pytest.raises(BadDataError, match="at most"):
+        services.decode_image(buf.getvalue())
