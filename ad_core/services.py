@@ -300,22 +300,10 @@ def _when_training_idle(*tasks: Any) -> None:
     threading.Thread(target=wait_then_run, name="warm-up-when-idle", daemon=True).start()
 
 
-_preloaded = False
-
-
 def _preload_quickstart_data() -> None:
-    """Load the quick start's dataset in this process too, in the background (the Data page
-    and the run pages read it; its first load is a few seconds)."""
-    global _preloaded
-    if _preloaded:
-        return
-    _preloaded = True
-
-    def load_quietly() -> None:
-        with contextlib.suppress(UserError):
-            load_dataset(QUICKSTART_DATASET)
-
-    threading.Thread(target=load_quietly, name="preload-quickstart-data", daemon=True).start()
+    """Load the quick start's dataset in this process too (the Data page and the run pages read
+    it; its first load is a few seconds). Runs in :func:`_when_training_idle`'s thread."""
+    load_dataset(QUICKSTART_DATASET)
 
 
 # --------------------------------------------------------------------------- jobs

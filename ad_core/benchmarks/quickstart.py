@@ -108,7 +108,6 @@ def measure_cold(browser: Any, i: int, log_dir: Path, with_two_sessions: bool) -
             if with_two_sessions:
                 row["two_sessions_s"] = two_sessions(browser, server)
                 row["two_sessions_ratio"] = row["two_sessions_s"] / row["warm_quickstart_s"]
-            row["fit_seconds"], row["auroc"] = _run_metrics(Path(runs), run_id)
             tb = server.traceback()
             row["server_traceback"] = tb
         finally:
@@ -121,22 +120,18 @@ def _say(text: str) -> None:
 
 
 def _phases(runs: Path, run_id: str, t_click: float, total_s: float) -> dict[str, float]:
-    """Where a quick start's seconds went, from the run's own timestamps: click → the training
+    """Where a quick start's seconds went, from the run's own record: click → the training
     process starts the experiment (waiting for it to be ready), the experiment (fit, scoring,
-    artefacts, save), and saved → both charts on screen (polling, page switch, drawing)."""
+    artefacts, save), and saved → both charts on screen (polling, page switch, drawing); plus
+    the run's fit time and AUROC."""
     from ad_core.runs import load_run
 
-    cfg = load_run(run_id, root=runs).config
-    start, end = float(cfg["created"]), float(cfg["finished"])
+    run = load_run(run_id, root=runs)
+    start, end = float(run.config["created"]), float(run.config["finished"])
     return {"wait_for_trainer_s": start - t_click, "experiment_s": end - start,
-            "saved_to_charts_s": t_click + total_s - end}
-
-
-def _run_metrics(runs: Path, run_id: str) -> tuple[float, float]:
-    from ad_core.runs import load_run
-
-    m = load_run(run_id, root=runs).metrics
-    return float(m.get("fit_seconds", float("nan"))), float(m.get("auroc", float("nan")))
+            "saved_to_charts_s": t_click + total_s - end,
+            "fit_seconds": float(run.metrics.get("fit_seconds", float("nan"))),
+            "auroc": float(run.metrics.get("auroc", float("nan")))}
 
 
 def _median(rows: list[dict[str, Any]], key: str) -> float:
