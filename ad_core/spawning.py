@@ -11,13 +11,16 @@ child imports only what its target needs.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing import context as mp_context
+from typing import Any, TypeVar
 
 _main_lock = threading.Lock()
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @contextlib.contextmanager
@@ -52,3 +55,24 @@ class CleanSpawnContext(mp_context.SpawnContext):
 def spawn_context() -> CleanSpawnContext:
     """The multiprocessing context for every helper process of Anomaly Lab."""
     return CleanSpawnContext()
+
+
+def importable(fn: F) -> F:
+    """``fn`` as a child started from :func:`spawn_context` can unpickle it.
+
+    Such a child never imports the parent's main module, so a function defined there (a
+    benchmark run as ``python -m ad_core.benchmarks.X`` whose cell function lives in X) would
+    be pickled as ``__main__.fn`` and not be found. When the main module was run with ``-m``,
+    the same function is taken from the module under its real name; a function of a main module
+    run as a plain file cannot be sent, and says so.
+    """
+    if getattr(fn, "__module__", None) != "__main__":
+        return fn
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", None)
+    if not name or name == "__main__":
+        raise RuntimeError(f"{fn.__qualname__} is defined in a script run as a file; helper "
+                           "processes cannot import it (run the script with python -m, or "
+                           "define the function in a module)")
+    return getattr(importlib.import_module(name), fn.__qualname__)

@@ -20,8 +20,10 @@ numbers on either engine. A cell that raises is reported (one line, and in
 **Resume.** A named sweep appends each finished cell to ``<run store>/sweeps/<name>.jsonl`` as it
 arrives (key = hash of the cell function and the cell). Rerunning the same sweep reads the
 finished cells from there and runs only the missing (or failed) ones; the file is removed once
-every cell has finished, so the next run of a complete sweep starts afresh. ``resume=False``
-discards it first.
+every cell has finished, so the next run of a complete sweep starts afresh, unless ``keep=True``
+(``--keep-cells``): then it stays, and a later run of the same cells (a report regenerated after
+its text changed, or a sweep that grew) reruns only what is new. ``resume=False`` discards it
+first.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class SweepOptions:
     its Ray CPU request (0 = CPU count ÷ workers on the local engine, 1 on Ray).
     ``gpus_per_cell``: the Ray GPU request (Ray only). ``address``: an existing Ray cluster.
     ``resume``: reuse the finished cells of an interrupted run of the same sweep.
+    ``keep``: keep the finished cells after a complete run too (see the module docstring).
     """
 
     engine: str = "local"
@@ -72,6 +75,7 @@ class SweepOptions:
     address: str | None = None
     resume: bool = True
     progress: bool = True
+    keep: bool = False
 
     def validate(self) -> SweepOptions:
         if self.engine not in ENGINES:
@@ -131,12 +135,16 @@ def add_engine_args(ap: argparse.ArgumentParser) -> None:
                         "start Ray on this machine")
     g.add_argument("--fresh", action="store_true",
                    help="recompute every cell (default: resume an interrupted sweep)")
+    g.add_argument("--keep-cells", action="store_true",
+                   help="keep the finished cells of a named sweep after it completes, so the "
+                        "next run reuses them (default: a complete sweep starts afresh)")
 
 
 def options_from_args(args: argparse.Namespace) -> SweepOptions:
     return SweepOptions(engine=args.engine, workers=args.workers,
                         cpus_per_cell=args.cpus_per_cell, gpus_per_cell=args.gpus_per_cell,
-                        address=args.address, resume=not args.fresh).validate()
+                        address=args.address, resume=not args.fresh,
+                        keep=bool(getattr(args, "keep_cells", False))).validate()
 
 
 # ----------------------------------------------------------------------------- cells
@@ -272,8 +280,9 @@ def _local(todo: list[tuple[int, dict[str, Any]]], fn: CellFn, opts: SweepOption
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    from ad_core.spawning import spawn_context
+    from ad_core.spawning import importable, spawn_context
 
+    fn = importable(fn)  # a cell function of a benchmark run with -m: by its module's name
     ex = ProcessPoolExecutor(max_workers=workers, mp_context=spawn_context())
     try:
         futs = {ex.submit(call_cell, fn, cell, threads): i for i, cell in todo}
@@ -431,7 +440,7 @@ def run_sweep(cells: Sequence[dict[str, Any]], fn: CellFn = experiment_cell, *,
               + (f"; rerun to retry only those: {path}" if path else "") + "):", file=sys.stderr)
         for f in res.failures:
             print(f"  cell {f.index} ({describe(f.cell)}): {f.error}", file=sys.stderr)
-    elif path is not None and path.exists():
+    elif path is not None and path.exists() and not opts.keep:
         path.unlink()  # complete: the next run of this sweep starts afresh
     return res
 

@@ -610,7 +610,8 @@ def fidelity_claims(seeds: list[int], quick: bool, *, dataset: str = "mnist5k",
                       augmentations=["flip", "cutout"], wild=[], sweep=sweep, preset="quick",
                       extra=extra)
     t0 = time.time()
-    results = run_jobs([spec for _, spec in jobs], workers)
+    results = run_jobs([spec for _, spec in jobs], workers,
+                       name="fidelity_augmentation" + ("_quick" if quick else ""))
     rows = [row for (tmpl, _), res in zip(jobs, results) if res for row in expand(tmpl, res)]
     from ad_core.detectors.dae import DAEDetector
 
