@@ -99,7 +99,8 @@ def _fit(job: dict[str, Any]) -> dict[str, Any]:
         r = intuition_experiment(job["normal"], job["anomaly"], job["transformations"],
                                  job["seed"], preset=job.get("preset", "quick"),
                                  **job.get("params", {}))
-        return {**job, "auroc": float(r["auroc"]), "seconds": float(r["seconds"])}
+        return {**job, "auroc": float(r["auroc"]), "seconds": float(r["seconds"]),
+                "recognition": r["recognition"], "recognition_anomaly": r["recognition_anomaly"]}
     from ad_core import metrics as M
     from ad_core.experiment import ExperimentSpec, run_experiment
 
@@ -263,6 +264,11 @@ def geotrans_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[st
         return [r["auroc"] for r in sorted(intu, key=lambda r: r["seed"])
                 if (r["normal"], r["anomaly"], r["transformations"]) == (n, a, t)]
 
+    def recog(n: str, a: str, t: str, key: str = "recognition") -> str:
+        v = [r[key] for r in intu if key in r
+             and (r["normal"], r["anomaly"], r["transformations"]) == (n, a, t)]
+        return f"{100 * np.mean(v):.0f} %" if v else "n/a"
+
     e_flip83, e_flip38, e_shift83 = R.GEOTRANS_INTUITION_EXPERIMENTS
     p = R.FIDELITY["geotrans_intuition"]
     setting = (f"§6 on mnist5k: train on one digit's ~360 images with two transformations, test "
@@ -277,9 +283,16 @@ def geotrans_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[st
                                 "{identity, flip})",
         paper_a=p["8v3_flip"], paper_b=p["8v3_translate"], label_a="flip", label_b="translate",
         ours_a=au(*e_flip83), ours_b=au(*e_shift83), setting=setting,
-        why="An MNIST 8 is slanted, so a capable classifier can still tell a flipped 8 (our "
-            "flip AUROC stays well above the paper's 0.646), which leaves less for the "
-            "translation to fix"))
+        why=(f"The paper's argument needs the flip to be unrecognisable on 8s (a symmetric "
+             f"digit). Measured on held-out 8s, our classifier names the transformation of "
+             f"{recog(*e_flip83)} of the views with {{identity, flip}} (3s: "
+             f"{recog(*e_flip83, key='recognition_anomaly')}) and {recog(*e_shift83)} with "
+             f"{{identity, tx+7}}: MNIST 8s are slanted, so their flip is learnable, the "
+             f"flip score already separates 8 from 3 (our flip AUROC is above the paper's "
+             f"0.646) and the translation has less left to fix")))
+    for r, e in zip(out[1:], (e_flip83, e_shift83)):
+        r["reason"] += (f"; transformation recognition on held-out normals: {e[2]} "
+                        f"{recog(*e)}")
     return out
 
 
@@ -300,6 +313,8 @@ def neutral_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[str
              "preset": "quick", "params": {}, "seed": s} for d in ("neutral", "iforest")
             for s in seeds]
     rows = run_parallel(jobs, workers, "fidelity_neutral")
+    nt = _per_seed(rows, detector="neutral")
+    why = magnitude_diagnostic(seeds, float(np.mean(nt)) if nt else math.nan)
     out.append(comparison_row(
         paper=R.NEUTRAL, claim="Tabular NeuTraL AD beats IsolationForest (breast cancer)",
         paper_a=R.FIDELITY["neutral_tabular"]["iforest_arrhythmia_f1"],
@@ -309,8 +324,49 @@ def neutral_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[str
         setting=(f"breast_cancer (embedded), benign = normal, ODDS protocol (half the benign rows "
                  f"train); AUROC %; NeuTraL quick preset; seeds {seeds}. Paper figures: "
                  f"Arrhythmia F1, NeuTraL ≈ 60 (main text, approximate) vs IF 53.0 (Toll's "
-                 f"table); the papers have no breast-cancer number")))
+                 f"table); the papers have no breast-cancer number"), why=why))
     return out
+
+
+def magnitude_diagnostic(seeds: Sequence[int], neutral_auroc: float) -> str:
+    """Why IsolationForest wins on breast cancer: where its anomaly signal lies.
+
+    On the same ODDS splits (columns scaled by the training normals' standard deviation, as
+    NeuTraL's table default), IsolationForest is fitted three times: on the rows, on their
+    length ‖x‖ alone, and on their direction x/‖x‖ alone. NeuTraL's score compares embeddings by
+    cosine similarity, so it mostly sees the direction. No labels are used for fitting.
+    """
+    from sklearn.ensemble import IsolationForest
+
+    from ad_core import metrics as M
+    from ad_core.data import load_dataset
+    from ad_core.tasks import one_vs_rest
+
+    ds = load_dataset("breast_cancer")
+    views: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "rows": lambda z: z, "length ‖x‖ only": lambda z: np.linalg.norm(z, axis=1, keepdims=True),
+        "direction x/‖x‖ only": lambda z: z / np.linalg.norm(z, axis=1, keepdims=True)}
+    got: dict[str, list[float]] = {k: [] for k in views}
+    for s in seeds:
+        t = one_vs_rest(ds, ["benign"], s)
+        tr, te = t.train_x.numpy().astype(float), t.test_x.numpy().astype(float)
+        sd = tr.std(0)
+        sd[sd < 1e-8] = 1.0
+        for k, f in views.items():
+            m = IsolationForest(random_state=s).fit(f(tr / sd))
+            got[k].append(M.auroc(t.test_y, -m.score_samples(f(te / sd))))
+    figs = ", ".join(f"{k} {_pm(np.asarray(v) * 100, 1)}" for k, v in got.items())
+    length, direction = (float(np.mean(v)) for v in list(got.values())[1:])
+    text = f"Diagnostic (IsolationForest on the same splits, seeds {list(seeds)}, AUROC %): {figs}"
+    if length >= float(np.mean(got["rows"])) - 0.01:
+        text += (". The length alone carries IsolationForest's signal: malignant rows differ "
+                 "from benign ones mostly in magnitude (larger cells)")
+    if math.isfinite(neutral_auroc) and direction < neutral_auroc:
+        text += (f"; on the direction alone, which is what NeuTraL's cosine-similarity loss "
+                 f"compares, IsolationForest ({100 * direction:.1f}) falls below NeuTraL "
+                 f"({100 * neutral_auroc:.1f})")
+    return text + (". The papers' own tables (thyroid, arrhythmia) are not on this machine to "
+                   "check the claim where it was made")
 
 
 def augmentation_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[str, Any]]:

@@ -198,6 +198,12 @@ def gradient_ascent(detector: GeoTransDetector, x: torch.Tensor | np.ndarray, st
             "normality": np.stack(normality)}
 
 
+def view_recognition(det: GeoTransDetector, x: torch.Tensor) -> np.ndarray:
+    """Per image: the fraction of its views T_i(x) the classifier labels i (argmax of y(T_i(x)))."""
+    sm = det.explain(x).softmax
+    return (sm.argmax(-1) == np.arange(sm.shape[1])[None, :]).mean(1)
+
+
 def intuition_experiment(normal: str = "8", anomaly: str = "3",
                          transformations: str = "identity,flip", seed: int = 0,
                          dataset: str = "mnist5k", preset: str = "quick",
@@ -210,7 +216,11 @@ def intuition_experiment(normal: str = "8", anomaly: str = "3",
     translation: 7 px along the row axis.
 
     Returns ``auroc``, ``paper_auroc`` (or None), ``transformations`` (names), ``n_train``,
-    ``n_test``, ``seconds``, ``scores``, ``test_y`` and the fitted ``detector``.
+    ``n_test``, ``seconds``, ``scores``, ``test_y``, the fitted ``detector`` and
+    ``recognition`` / ``recognition_anomaly``: how often the classifier names the transformation
+    that made a view, on the normal and on the anomaly test images. The paper's §6 argument is
+    about that number: a transformation it cannot recognise on normal images (a flip of a
+    symmetric 8) gives the score nothing to tell anomalies by.
     """
     from ad_core import metrics
     from ad_core.data import load_dataset
@@ -233,10 +243,13 @@ def intuition_experiment(normal: str = "8", anomaly: str = "3",
     scores = det.decision_function(test_x)
     test_y = task.test_y[keep]
     names = tuple(det.transformation_names)
+    right = view_recognition(det, test_x)
     key = (ds.class_names[normal_id], ds.class_names[anomaly_id], ",".join(names))
     return {"normal": key[0], "anomaly": key[1], "transformations": list(names),
             "auroc": metrics.auroc(test_y, scores),
             "paper_auroc": GEOTRANS_INTUITION_PAPER.get(key),
             "n_train": len(task.train_x), "n_test": int(len(test_y)),
             "n_anomalies": int(test_y.sum()), "seconds": time.perf_counter() - t0,
+            "recognition": float(right[test_y == 0].mean()),
+            "recognition_anomaly": float(right[test_y == 1].mean()),
             "scores": scores, "test_y": test_y, "detector": det}

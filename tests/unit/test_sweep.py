@@ -51,6 +51,26 @@ def test_named_sweep_retries_only_failed_cells_and_clears_its_store_when_complet
     assert first.results[4] == second.results[4]
 
 
+def test_keep_cells_keeps_a_complete_sweep_so_a_rerun_reuses_it(runs_dir):
+    keep = S.SweepOptions(workers=1, cpus_per_cell=1, progress=False, keep=True)
+    cells = [{"x": i} for i in (1, 2)]
+    first = S.run_sweep(cells, square_cell, name="t-keep", options=keep)
+    assert first.complete and S.store_path("t-keep").exists()
+    again = S.run_sweep(cells + [{"x": 4}], square_cell, name="t-keep", options=keep)
+    assert again.resumed == 2 and again.ran == 1
+    assert [r["y"] for r in again.results] == [1, 4, 16]
+    args = S.options_from_args(_parse(["--keep-cells"]))
+    assert args.keep and not S.options_from_args(_parse([])).keep
+
+
+def _parse(argv: list[str]):
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    S.add_engine_args(ap)
+    return ap.parse_args(argv)
+
+
 def test_engine_options_are_checked():
     with pytest.raises(S.UserError, match="apply to --engine ray"):
         S.SweepOptions(gpus_per_cell=1).validate()
