@@ -28,6 +28,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -296,7 +297,8 @@ def geotrans_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[st
                  f"transformations and the paper's ⌈200/72⌉ = 3 epochs but the quick small CNN "
                  f"(WRN-10-4 costs tens of minutes per class on 2 CPU cores: see geotrans.md); "
                  f"IsolationForest on pixels; seeds {seeds}. Paper figures: Fashion-MNIST, "
-                 f"GeoTrans vs RAW-OC-SVM (no MNIST table in the paper)"))]
+                 f"GeoTrans vs RAW-OC-SVM (no MNIST table in the paper)"
+                 + paper_preset_evidence("grid")))]
     intu = [r for r in rows if r.get("kind") == "intuition" or "anomaly" in r]
     ep = "20 epochs (shortened)" if quick else "the paper's ⌈200/2⌉ = 100 epochs"
 
@@ -313,7 +315,8 @@ def geotrans_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[st
     p = R.FIDELITY["geotrans_intuition"]
     setting = (f"§6 on mnist5k: train on one digit's ~360 images with two transformations, test "
                f"on its test images vs one anomaly digit; quick CNN, {ep}; tx+7 = the authors' "
-               f"Keras shift of 7 px along the rows; seeds {seeds}")
+               f"Keras shift of 7 px along the rows; seeds {seeds}"
+               + paper_preset_evidence("intuition"))
     out.append(comparison_row(
         paper=R.GEOTRANS, claim="§6: with {identity, flip}, 8-vs-3 fails and 3-vs-8 works",
         paper_a=p["8v3_flip"], paper_b=p["3v8_flip"], label_a="8 vs 3", label_b="3 vs 8",
@@ -334,6 +337,44 @@ def geotrans_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[st
         r["reason"] += (f"; transformation recognition on held-out normals: {e[2]} "
                         f"{recog(*e)}")
     return out
+
+
+def paper_preset_evidence(part: str, path: Path | None = None) -> str:
+    """What the GeoTrans paper-preset runs (``python -m ad_core.benchmarks.geotrans
+    --paper-classes … --paper-intuition … --name geotrans_paper``) measured, for a row's setting;
+    '' when none ran. ``part``: ``grid`` (WRN-10-4, 72 transformations, 3 epochs, against the
+    same run's IsolationForest) or ``intuition`` (§6 with WRN-10-4, 100 epochs)."""
+    import json
+
+    from ad_core.bench import RESULTS_DIR
+
+    path = path or RESULTS_DIR / "geotrans_paper.json"
+    try:
+        rows = json.loads(path.read_text())["rows"]
+    except (OSError, ValueError, KeyError):
+        return ""
+    seeds = sorted({r.get("seed", 0) for r in rows if str(r.get("part", "")).startswith("paper_")})
+    src = f" ({path.name}, seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))})"
+    if part == "grid":
+        got = [r for r in rows if r.get("part") == "paper_grid"]
+        iso = {r["normal"]: r["auroc"] for r in rows
+               if r.get("part") == "grid" and r.get("detector") == "iforest"}
+        if not got:
+            return ""
+        figs = "; ".join(f"class {r['normal']}: {100 * r['auroc']:.1f} vs IsolationForest "
+                         + (f"{100 * iso[r['normal']]:.1f}" if r["normal"] in iso else "n/a")
+                         for r in got)
+        return (f". Paper preset (WRN-10-4, 72 transformations, 3 epochs) run here on "
+                f"{len(got)} of 10 classes{src}: {figs}")
+    got = [r for r in rows if r.get("part") == "paper_intuition"]
+    if not got:
+        return ""
+    figs = "; ".join(
+        f"{r['normal']} vs {r['anomaly']} {{{', '.join(r['transformations'])}}}: AUROC "
+        f"{r['auroc']:.3f} (paper {r['paper_auroc']:.3f})"
+        + (f", recognition on held-out normals {100 * r['recognition']:.0f} %"
+           if "recognition" in r else "") for r in got)
+    return f". With the paper's WRN-10-4 and 100 epochs{src}: {figs}"
 
 
 def neutral_claims(seeds: list[int], quick: bool, workers: int) -> list[dict[str, Any]]:

@@ -109,7 +109,8 @@ def _paper_job(job: dict[str, Any]) -> dict[str, Any]:
     return {"part": "paper_intuition", "seed": seed, "epochs": r["detector"].epochs_,
             "arch": "WRN-10-4", **{k: r[k] for k in ("normal", "anomaly", "transformations",
                                                       "auroc", "paper_auroc", "n_train", "n_test",
-                                                      "n_anomalies", "seconds")}}
+                                                      "n_anomalies", "seconds", "recognition",
+                                                      "recognition_anomaly")}}
 
 
 def measure_paper_step(threads: int, steps: int = 4, batch_size: int = 128) -> dict[str, float]:

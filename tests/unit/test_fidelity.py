@@ -50,3 +50,21 @@ def test_the_intuition_experiment_measures_how_often_views_are_recognised() -> N
     assert r["recognition"] > 0.9  # a 7-px shift is plain to see after two epochs
     sm = r["detector"].explain(np.zeros((1, 1, 28, 28), np.float32)).softmax
     assert sm.shape == (1, 2, 2)  # y(T_i(x)) for each view i: what recognition is read from
+
+
+def test_paper_preset_runs_are_quoted_where_they_exist(tmp_path) -> None:
+    import json
+
+    path = tmp_path / "geotrans_paper.json"
+    assert FI.paper_preset_evidence("grid", path) == ""  # none ran: nothing is claimed
+    rows = [{"part": "grid", "detector": "iforest", "normal": "8", "auroc": 0.75, "seed": 0},
+            {"part": "paper_grid", "detector": "geotrans", "normal": "8", "auroc": 0.93,
+             "seed": 0},
+            {"part": "paper_intuition", "normal": "8", "anomaly": "3", "seed": 0,
+             "transformations": ["identity", "flip"], "auroc": 0.81, "paper_auroc": 0.646,
+             "recognition": 0.97}]
+    path.write_text(json.dumps({"meta": {}, "rows": rows}))
+    grid = FI.paper_preset_evidence("grid", path)
+    assert "1 of 10 classes" in grid and "class 8: 93.0 vs IsolationForest 75.0" in grid
+    intu = FI.paper_preset_evidence("intuition", path)
+    assert "8 vs 3 {identity, flip}: AUROC 0.810 (paper 0.646)" in intu and "97 %" in intu
