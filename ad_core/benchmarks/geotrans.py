@@ -284,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         n_tr, n_te = 360, 1000
         per72 = projected_paper_seconds(n_tr, 40, n_te, 72, 3, cost)
         per6 = projected_paper_seconds(n_tr, 40, 200, 2, 100, cost)
-        missing = [c for c in classes or [str(i) for i in range(10)] if c not in paper_classes]
+        missing = [str(i) for i in range(10) if str(i) not in paper_classes]  # the paper's row
         md += ["## Paper-preset cost on this machine", "",
                f"Measured WRN-10-4 (72 outputs) with {cost['threads']} torch threads, load average "
                f"{os.getloadavg()[0]:.1f}: {cost['train_step_s']:.2f} s per training step of 128 "
