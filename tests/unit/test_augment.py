@@ -407,7 +407,7 @@ def test_fidelity_claims_verdicts_from_known_aurocs(monkeypatch):
     6 tasks (p = 1/64), Flip on CutOut anomalies hurts, and CutOut-c falls with c."""
     from ad_core.benchmarks import augmentation as B
 
-    def fake_run_jobs(specs, workers=0):
+    def fake_run_jobs(specs, workers=0, **kw):
         out = []
         for sp in specs:
             aug = sp["params"]["augmentation"]
