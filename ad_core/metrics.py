@@ -228,3 +228,45 @@ def summary(y: np.ndarray, scores: np.ndarray, test_kind: Sequence[str] | None =
     if test_kind is not None:
         out["per_kind_auroc"] = per_kind_auroc(test_kind, scores)
     return out
+
+
+#: How every p-value of the app is named (issue 18): the test, its exactness, the unit of n.
+STATISTIC = ("one-sided Wilcoxon signed-rank test (exact), n = {n} tasks; Hodges–Lehmann "
+             "pseudomedian with exact 95 % CI")
+
+
+def statistic_label(n: int, method: str = "exact") -> str:
+    """The name of the statistic behind a p-value, with its n (tasks, never seeds × tasks)."""
+    text = STATISTIC.format(n=int(n))
+    return text if method == "exact" else text.replace("(exact)", "(normal approximation)")
+
+
+def wilcoxon_difference(a: Sequence[float], b: Sequence[float], *,
+                        alternative: Alternative = "greater", confidence: float = 0.95
+                        ) -> dict[str, Any]:
+    """One-sided Wilcoxon signed-rank test of the paired differences ``a − b`` (one value per
+    task), with the Hodges–Lehmann pseudomedian of the differences and its exact confidence
+    interval — the difference counterpart of :func:`wilcoxon_paired` (which tests the ratio
+    ``a / b``), for claims whose effect is a difference (AUROC points, AUROC).
+
+    Returns ``test``, ``alternative``, ``statistic``, ``pvalue``, ``method``, ``pseudomedian``,
+    ``ci_low``, ``ci_high``, ``ci_coverage``, ``ci_attained``, ``ci_level``, ``n``,
+    ``n_nonzero``.
+    """
+    from scipy.stats import wilcoxon
+
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
+    if len(a) != len(b) or len(a) == 0:
+        raise BadDataError("The Wilcoxon test needs two equally long, non-empty lists.")
+    d = a - b
+    nz = int(np.count_nonzero(d))
+    if nz == 0:
+        stat, p, method = 0.0, 1.0, "exact"
+    else:
+        method = "exact" if nz <= 50 else "approx"
+        res = wilcoxon(d, alternative=alternative, zero_method="wilcox", method=method)
+        stat, p = float(res.statistic), float(res.pvalue)
+    return {"test": "one-sided Wilcoxon signed-rank", "alternative": alternative,
+            "statistic": stat, "pvalue": p, "method": method, **hodges_lehmann(d, confidence),
+            "n": int(len(a)), "n_nonzero": nz}

@@ -1104,3 +1104,35 @@ def explain_sample(run_ids: list[str], x: Any, *, source: str = "auto", neighbou
         raise BadDataError("No run can score this input: " + " ".join(
             sorted({str(p) for p in prepared.values() if isinstance(p, UserError)})))
     return report
+
+
+# ---- fidelity report (issue 18)
+FIDELITY_REPORT = "fidelity"
+
+
+def fidelity_report(directory: str | Path | None = None) -> dict[str, Any] | None:
+    """The fidelity report's JSON (``{"meta", "rows"}``, one row per claim) written by
+    ``python -m ad_core.benchmarks.fidelity``; None when it is absent or unreadable. The pages
+    show the report's verdicts and figures from here, never from a second cache."""
+    p = (Path(directory) if directory else RESULTS_DIR) / f"{FIDELITY_REPORT}.json"
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("rows"), list) else None
+
+
+def fidelity_claims_shown_in(place: str, report: dict[str, Any] | None = None
+                             ) -> list[dict[str, Any]]:
+    """The report's claims the app states at ``place`` (e.g. ``"Teaching · GeoTrans"``)."""
+    report = fidelity_report() if report is None else report
+    rows = (report or {}).get("rows") or []
+    return [r for r in rows if isinstance(r, dict) and place in (r.get("shown_in") or [])]
+
+
+def fidelity_augmentation_summary(report: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The report's relative-AUROC summary of the augmentation study (every augmentation × gen,
+    seeds averaged per task) in the shape :func:`relative_auroc` reads; None when absent."""
+    report = fidelity_report() if report is None else report
+    summary = ((report or {}).get("meta") or {}).get("augmentation_summary")
+    return {"meta": {"summary": summary}, "rows": []} if summary else None

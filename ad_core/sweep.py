@@ -18,7 +18,10 @@ numbers on either engine. A cell that raises is reported (one line, and in
 :attr:`SweepResult.failures`) and the sweep carries on.
 
 **Resume.** A named sweep appends each finished cell to ``<run store>/sweeps/<name>.jsonl`` as it
-arrives (key = hash of the cell function and the cell). Rerunning the same sweep reads the
+arrives (key = hash of the cell function, the fingerprint of the code it runs — its module's
+``ad_core`` import closure and, for an experiment cell, the detector's method fingerprint, see
+:func:`cell_code` — and the cell; each record also keeps that fingerprint, when the cell
+finished and its compute seconds). Rerunning the same sweep reads the
 finished cells from there and runs only the missing (or failed) ones; the file is removed once
 every cell has finished, so the next run of a complete sweep starts afresh, unless ``keep=True``
 (``--keep-cells``): then it stays, and a later run of the same cells (a report regenerated after
@@ -66,6 +69,8 @@ class SweepOptions:
     ``gpus_per_cell``: the Ray GPU request (Ray only). ``address``: an existing Ray cluster.
     ``resume``: reuse the finished cells of an interrupted run of the same sweep.
     ``keep``: keep the finished cells after a complete run too (see the module docstring).
+    ``run_missing``: False reads the finished cells of a named sweep and computes nothing (the
+    missing ones stay ``None`` and are counted in :attr:`SweepResult.skipped`).
     """
 
     engine: str = "local"
@@ -76,6 +81,7 @@ class SweepOptions:
     resume: bool = True
     progress: bool = True
     keep: bool = False
+    run_missing: bool = True
 
     def validate(self) -> SweepOptions:
         if self.engine not in ENGINES:
@@ -163,13 +169,42 @@ def experiment_cell(cell: dict[str, Any]) -> dict[str, Any]:
             "score_seconds": m["score_seconds"], "n_train": m["n_train"], "n_test": m["n_test"]}
 
 
+def fn_module(fn: CellFn) -> str:
+    """The importable module of a cell function (``__main__`` of ``python -m X`` → ``X``)."""
+    mod = getattr(fn, "__module__", "") or ""
+    if mod == "__main__":
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        mod = getattr(spec, "name", None) or mod
+    return mod
+
+
 def fn_name(fn: CellFn) -> str:
-    return f"{fn.__module__}:{fn.__qualname__}"
+    return f"{fn_module(fn)}:{fn.__qualname__}"
 
 
-def cell_key(fn: CellFn, cell: dict[str, Any]) -> str:
-    """Stable id of a cell: hash of the cell function's name and the canonical JSON of the cell."""
-    text = json.dumps([fn_name(fn), cell], sort_keys=True, default=str)
+def cell_code(fn: CellFn, cell: dict[str, Any]) -> str:
+    """Fingerprint of the code a cell runs (:mod:`ad_core.runkey`): the cell function's module and
+    every ``ad_core`` module it imports, transitively, plus — for a cell naming a registered
+    ``detector`` — that detector's :func:`~ad_core.runkey.method_fingerprint`. A cell function
+    outside ``ad_core`` (a test's) contributes its module name only."""
+    from ad_core.runkey import code_fingerprint, content_key, method_fingerprint
+
+    parts: dict[str, Any] = {"fn": fn_name(fn), "module": code_fingerprint(fn_module(fn))}
+    det = cell.get("detector")
+    if isinstance(det, str) and det:
+        try:
+            parts["method"] = method_fingerprint(det)
+        except Exception:  # an unknown detector: the cell itself will fail and say so
+            parts["method"] = None
+    return content_key(parts)[:16]
+
+
+def cell_key(fn: CellFn, cell: dict[str, Any], code: str | None = None) -> str:
+    """Stable id of a cell: hash of the cell function's name, the fingerprint of the code it runs
+    (:func:`cell_code`) and the canonical JSON of the cell — a cell computed by other code has
+    another key, so a resumed or ``--keep-cells`` sweep never reuses it."""
+    code = cell_code(fn, cell) if code is None else code
+    text = json.dumps([fn_name(fn), code, cell], sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -245,6 +280,10 @@ class SweepResult:
     wall_seconds: float = 0.0
     cell_seconds: list[float | None] = field(default_factory=list)
     store: str | None = None
+    #: per cell: ``{"key", "code", "finished", "seconds", "resumed"}`` (None where it failed or,
+    #: with ``run_missing=False``, was not computed)
+    provenance: list[dict[str, Any] | None] = field(default_factory=list)
+    skipped: int = 0
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -377,9 +416,10 @@ def run_sweep(cells: Sequence[dict[str, Any]], fn: CellFn = experiment_cell, *,
     opts = (options or _defaults).validate()
     cells = [dict(c) for c in cells]
     t0 = time.time()
-    keys = [cell_key(fn, c) for c in cells]
+    codes = [cell_code(fn, c) for c in cells]
+    keys = [cell_key(fn, c, code) for c, code in zip(cells, codes)]
     res = SweepResult(cells, [None] * len(cells), engine=opts.engine,
-                      cell_seconds=[None] * len(cells))
+                      cell_seconds=[None] * len(cells), provenance=[None] * len(cells))
     path = store_path(name) if name else None
     if path is not None:
         res.store = str(path)
@@ -390,8 +430,14 @@ def run_sweep(cells: Sequence[dict[str, Any]], fn: CellFn = experiment_cell, *,
             if k in done:
                 res.results[i] = done[k]["result"]
                 res.cell_seconds[i] = done[k].get("seconds")
+                res.provenance[i] = {"key": k, "code": done[k].get("code", codes[i]),
+                                     "finished": done[k].get("finished"),
+                                     "seconds": done[k].get("seconds"), "resumed": True}
                 res.resumed += 1
     todo = [(i, c) for i, c in enumerate(cells) if res.results[i] is None]
+    if not opts.run_missing:
+        res.skipped = len(todo)
+        todo = []
     if res.resumed:
         print(f"{name}: {res.resumed} of {len(cells)} cells already done ({path}); running the "
               f"other {len(todo)} (--fresh to recompute all)", file=sys.stderr, flush=True)
@@ -413,11 +459,15 @@ def run_sweep(cells: Sequence[dict[str, Any]], fn: CellFn = experiment_cell, *,
             if out["ok"]:
                 res.results[i] = out["result"]
                 res.cell_seconds[i] = out["seconds"]
+                finished = time.time()
+                res.provenance[i] = {"key": keys[i], "code": codes[i], "finished": finished,
+                                     "seconds": out["seconds"], "resumed": False}
                 if store is not None:
                     store.write(json.dumps({"key": keys[i], "index": i, "cell": cells[i],
+                                            "code": codes[i], "fn": fn_name(fn),
                                             "result": out["result"], "seconds": out["seconds"],
                                             "session": session, "engine": opts.engine,
-                                            "finished": time.time()}, default=str) + "\n")
+                                            "finished": finished}, default=str) + "\n")
                     store.flush()
             else:
                 res.failures.append(CellFailure(i, cells[i], out["error"],
@@ -440,7 +490,7 @@ def run_sweep(cells: Sequence[dict[str, Any]], fn: CellFn = experiment_cell, *,
               + (f"; rerun to retry only those: {path}" if path else "") + "):", file=sys.stderr)
         for f in res.failures:
             print(f"  cell {f.index} ({describe(f.cell)}): {f.error}", file=sys.stderr)
-    elif path is not None and path.exists() and not opts.keep:
+    elif path is not None and path.exists() and not opts.keep and not res.skipped:
         path.unlink()  # complete: the next run of this sweep starts afresh
     return res
 

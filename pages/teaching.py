@@ -279,7 +279,7 @@ def augmentation_demo() -> None:
         c = st.columns(3)
         augs = c[0].multiselect("augmentations", names, ["cutout", "rotate"], key="aug_pick")
         normal = c[1].selectbox("normal digit", [str(i) for i in range(10)], key="aug_normal")
-        widths = c[2].multiselect("CutOut-c widths c", [0.1, 0.2, 0.4, 0.6, 0.8], [],
+        widths = c[2].multiselect("CutOut-c erased area fractions c", [0.1, 0.2, 0.4, 0.6, 0.8], [],
                                   key="aug_widths")
         n = len(augs) + len(widths)
         if st.button(f"Train {n + 1} models (plain AE + {n} DAEs; roughly 15 s each on 2 CPU "

@@ -12,7 +12,9 @@ AUGMENTATION_RESULTS = "augmentation_testbed"
 AUGMENTATION_PAPER = ("Paper (CIFAR-10C/SVHN-C, Figures 1 and 3): with CutOut anomalies the local "
                       "augmentations (CutOut, CutPaste, CutPaste-scar) raise AUROC above the plain "
                       "AE, misaligned ones change little or hurt; CutOut-c helps for small c and "
-                      "starts to hurt at c ≥ 0.6 (the generator's patches have width ≈ 0.2).")
+                      "starts to hurt at c ≥ 0.6 (c is the erased *area fraction*: the authors' code "
+                      "runs RandomErasing(scale=(c, c), ratio=1); the CutOut generator erases an "
+                      "area fraction drawn from U(0.02, 0.33)).")
 TESTBED_GENERATORS = ("flip", "cutout", "invert")
 
 
@@ -32,7 +34,7 @@ def relative_auroc(results: dict[str, Any]) -> list[dict[str, Any]]:
     (:func:`ad_core.benchmarks.augmentation.summarise`). Records: ``augmentation`` (label),
     ``generator``, ``median`` (the pseudomedian), ``low``, ``high`` (its exact 95 % confidence
     interval, or the widest attainable one for n ≤ 5), ``pvalue`` (one-sided Wilcoxon, aug
-    better), ``n``, ``c`` (CutOut-c area fraction or None).
+    better), ``n``, ``c`` (CutOut-c erased area fraction or None).
     """
     from ad_core.benchmarks import augmentation as B
 
@@ -58,7 +60,7 @@ def augmentation_live(augmentations: Sequence[str], widths: Sequence[float] = ()
                       max_train: int | None = 300, preset: str = "quick",
                       extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """A small live version of the augmentation benchmark: the plain AE and one DAE per chosen
-    augmentation (and per CutOut-c width) on the controlled testbed of one normal class.
+    augmentation (and per CutOut-c erased area fraction c) on the controlled testbed of one normal class.
 
     Each model is trained by :func:`ad_core.experiment.run_experiment` (detector ``dae``, task
     ``testbed``, not saved); rows and statistics follow :mod:`ad_core.benchmarks.augmentation`,
