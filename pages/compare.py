@@ -4,8 +4,6 @@ the fidelity report (each paper's claim, its figure, ours and a verdict)."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
@@ -69,36 +67,37 @@ with tab_runs:
 
 # ----------------------------------------------------------------------------- fidelity report
 with tab_fid:
-    fid_path = services.RESULTS_DIR / "fidelity.json"
-    fid: dict = {}
-    if fid_path.exists():
-        try:
-            fid = json.loads(fid_path.read_text())
-        except (OSError, ValueError) as e:
-            st.warning(f"`{fid_path.name}` could not be read ({e}); regenerate it with "
-                       "`python -m ad_core.benchmarks.fidelity`.")
-    fid_rows = fid.get("rows") if isinstance(fid, dict) else None
+    fid = services.fidelity_report()
+    fid_rows = fid.get("rows") if fid else None
     if not fid_rows:
-        st.info("No fidelity report yet. Generate it with `python -m ad_core.benchmarks.fidelity` "
-                "(add `--quick` for a smoke run of about a minute, `--seeds` for more seeds); it "
-                "reruns every paper's claim and writes `docs/results/fidelity.json` and `.md`, "
-                "which appear here.")
+        st.info("No fidelity report yet. Generate it with `python -m ad_core.benchmarks.fidelity "
+                "--seeds 3 --workers 2 --keep-cells` (`--quick` for a smoke run of a few "
+                "minutes); it reruns every paper claim the app states and writes "
+                "`docs/results/fidelity.json` and `.md`, which appear here.")
     else:
         fmeta = fid.get("meta") or {}
-        st.markdown("**The papers' claims, rerun here** — the paper's figure beside ours (mean ± "
-                    "std over seeds where given), the setting, and a verdict: *reproduced* (our "
-                    "figure lies on the paper's side of the comparison), *direction only* (same "
-                    "sign, far smaller gap) or *not reproduced*, always with the reason.")
+        st.markdown("**Every paper claim the app states, rerun here** — the paper's figure (only "
+                    "where the paper has one for the compared setting) beside ours, the effect "
+                    "in the claim's own unit (a difference, a relative AUROC, a rank, a trend…), "
+                    "the one-sided Wilcoxon signed-rank p over n **tasks** (one per dataset and "
+                    "class, seeds averaged), and a verdict by the rule of the claim's kind "
+                    "(written in `docs/results/fidelity.md`). Implementation checks and "
+                    "Teaching toys are listed but not counted.")
         if fmeta:
             st.caption(f"`{fmeta.get('command', '')}` · {fmeta.get('date', '')} · seeds "
-                       f"{fmeta.get('seeds', '')}" + (" · **quick smoke run: verdicts are weak**"
-                                                      if fmeta.get("quick") else ""))
+                       f"{fmeta.get('seeds', '')} · {fmeta.get('cells', '?')} cells, code "
+                       f"{fmeta.get('cell_code', '?')}" + (" · **quick smoke run: verdicts are "
+                                                         "weak**" if fmeta.get("quick") else ""))
         fdf = fidelity_frame(fid_rows)
-        verdicts = fdf["verdict"].value_counts()
+        counted = fdf[fdf["counted"]]
+        verdicts = counted["verdict"].value_counts()
         cols_v = st.columns(3)
         for col, v in zip(cols_v, ("reproduced", "direction only", "not reproduced")):
             col.metric(v, int(verdicts.get(v, 0)))
         st.dataframe(fdf, hide_index=True, key="fidelity_table")
+        stats = sorted({s for s in fdf["statistic"] if s})
+        for s_ in stats:
+            st.caption(f"p: {s_}.")
         download_csv(fdf, "fidelity", key="fidelity-csv")
 
 # ----------------------------------------------------------------------------- benchmark sweeps
@@ -152,18 +151,23 @@ with tab_bench:
                     "for each variant, AUROC ÷ the baseline's AUROC on the same task (class, "
                     "seed); dot = pseudomedian (Hodges–Lehmann), bar = its exact 95 % confidence "
                     "interval (with ≤ 5 tasks the widest attainable one, coverage shown), p = "
-                    "**one-sided** paired Wilcoxon signed-rank test (alternative: the variant is "
-                    "better), read both ways: p < 0.05 helps, p > 0.95 hurts.")
+                    "**one-sided** Wilcoxon signed-rank test (exact) over n **tasks** (one per "
+                    "dataset, class and task kind; the seeds of a task are averaged first; "
+                    "alternative: the variant is better), read both ways: p < 0.05 helps, "
+                    "p > 0.95 hurts.")
         base = st.selectbox("Baseline", variants, key="bench_base")
         stats = relative_auroc(rows, base)
         chart(relative_auroc_chart(stats, base), key=f"rel-{fname}-{base}",
               filename=f"{fname}-relative-auroc")
         if stats:
             sdf = pd.DataFrame(stats)[["variant", "pseudomedian", "ci_low", "ci_high",
-                                       "ci_coverage", "pvalue", "verdict", "n"]].rename(columns={
+                                       "ci_coverage", "pvalue", "verdict", "n",
+                                       "n_seeds"]].rename(columns={
                 "ci_low": "CI low", "ci_high": "CI high", "ci_coverage": "CI coverage",
-                "pvalue": "one-sided Wilcoxon p", "n": "tasks"})
+                "pvalue": "one-sided Wilcoxon p", "n": "tasks", "n_seeds": "seeds per task"})
             st.dataframe(sdf.round(4), hide_index=True)
+            for stat in dict.fromkeys(s_["statistic"] for s_ in stats):
+                st.caption(f"p: {stat}.")
     else:
         st.caption("This sweep has one variant; a relative-AUROC chart needs two or more.")
 

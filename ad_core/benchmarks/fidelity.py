@@ -405,10 +405,14 @@ def difference_claim(cid: str, group: str, paper: str, text: str, *, a_rows, b_r
         reason += f". {why}"
     ours = (f"{label_a} {a.mean():.{digits}f} → {label_b} {b.mean():.{digits}f}"
             + (f" (mean over {len(tasks)} tasks)" if len(tasks) > 1 else ""))
-    return claim(cid, group, paper, text, "difference", paper_figure=pf, ours=ours, effect=m,
-                 effect_text=f"{m:+.{digits}f} {unit}", unit=unit, verdict=v, reason=reason,
-                 setting=setting, rows=[*a_rows, *b_rows], n_tasks=len(tasks), n_seeds=ns,
-                 test=test, same_setting=pgap is not None, shown_in=shown_in)
+    out = claim(cid, group, paper, text, "difference", paper_figure=pf, ours=ours, effect=m,
+                effect_text=f"{m:+.{digits}f} {unit}", unit=unit, verdict=v, reason=reason,
+                setting=setting, rows=[*a_rows, *b_rows], n_tasks=len(tasks), n_seeds=ns,
+                test=test, same_setting=pgap is not None, shown_in=shown_in)
+    out.update(label_a=label_a, label_b=label_b, ours_a=float(a.mean()), ours_b=float(b.mean()),
+               paper_a=paper_a if pgap is not None else None,
+               paper_b=paper_b if pgap is not None else None)
+    return out
 
 
 # ----------------------------------------------------------------------------- checks (toys)

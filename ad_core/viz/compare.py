@@ -7,8 +7,9 @@ confidence interval, and the **one-sided** paired Wilcoxon signed-rank p-value
 (``ad_core.metrics.wilcoxon_paired``, alternative: the variant is better), read both ways:
 p < 0.05 → the variant helps, p > 0.95 → it hurts.
 
-The fidelity table (:func:`fidelity_frame`) lays the papers' claims beside our reruns
-(``docs/results/fidelity.json``, written by ``python -m ad_core.benchmarks.fidelity``).
+Tasks, not seeds: a task is one (dataset, normal class); its seeds are averaged before the test,
+so n counts tasks. The fidelity table (:func:`fidelity_frame`) lays the papers' claims beside
+our reruns (``docs/results/fidelity.json``, written by ``python -m ad_core.benchmarks.fidelity``).
 """
 
 from __future__ import annotations
@@ -71,9 +72,13 @@ def per_class_table(rows: Sequence[dict[str, Any]], key: str = "auroc",
 def relative_auroc(rows: Sequence[dict[str, Any]], baseline: str, key: str = "auroc"
                    ) -> list[dict[str, Any]]:
     """Per variant ≠ ``baseline``: the one-sided Wilcoxon statistics of its AUROC ratio over
-    tasks paired by (dataset, normal class, task, seed) — pseudomedian, exact confidence
-    interval, p (alternative: the variant is better) and verdict. Variants with no pairs are left
-    out; sorted by pseudomedian, best first."""
+    **tasks** — a task is one (dataset, normal class, task kind); runs are paired with the
+    baseline by seed and a task's seeds are averaged first, so n counts tasks, never seeds ×
+    tasks — with the pseudomedian, its exact confidence interval, p (alternative: the variant is
+    better), the verdict, ``n_seeds`` (most seeds per task) and ``statistic`` (the test named
+    with its n). Variants with no pairs are left out; sorted by pseudomedian, best first."""
+    from ad_core.metrics import statistic_label
+
     table: dict[str, dict[tuple, float]] = {}
     for r in rows:
         pair = tuple(str(r.get(k, "")) for k in PAIR_KEYS)
@@ -86,9 +91,13 @@ def relative_auroc(rows: Sequence[dict[str, Any]], baseline: str, key: str = "au
         common = sorted(set(vals) & set(base))
         if not common:
             continue
-        st = wilcoxon_paired([vals[p] for p in common], [base[p] for p in common],
-                             alternative="greater")
-        out.append({"variant": v, **st})
+        tasks = sorted({p[:-1] for p in common})
+        a = [float(np.mean([vals[p] for p in common if p[:-1] == t])) for t in tasks]
+        b = [float(np.mean([base[p] for p in common if p[:-1] == t])) for t in tasks]
+        st = wilcoxon_paired(a, b, alternative="greater")
+        out.append({"variant": v, **st, "n_seeds": max(sum(p[:-1] == t for p in common)
+                                                       for t in tasks),
+                    "statistic": statistic_label(st["n"], st["method"])})
     return sorted(out, key=lambda s: -s["pseudomedian"])
 
 
@@ -103,7 +112,7 @@ def relative_auroc_chart(stats: Sequence[dict[str, Any]], baseline: str,
     tasks; green = helps (p < 0.05), red = hurts (p > 0.95), grey = no significant change."""
     fig = go.Figure()
     if stats:
-        y = [f"{s['variant']}  (one-sided p={s['pvalue']:.3g}, n={s['n']}"
+        y = [f"{s['variant']}  (one-sided p={s['pvalue']:.3g}, n={s['n']} tasks"
              + ("" if s["ci_attained"] else f", {100 * s['ci_coverage']:.1f} % CI") + ")"
              for s in stats]
         med = np.array([s["pseudomedian"] for s in stats])
@@ -122,8 +131,8 @@ def relative_auroc_chart(stats: Sequence[dict[str, Any]], baseline: str,
     fig.add_vline(x=1.0, line_dash="dash", line_color="#2c3e50",
                   annotation_text=f"baseline: {baseline}", annotation_position="top")
     fig.update_layout(
-        title=title or f"AUROC relative to {baseline} (pseudomedian over tasks, 95 % CI, "
-                       "one-sided Wilcoxon p)",
+        title=title or f"AUROC relative to {baseline}: Hodges–Lehmann pseudomedian over tasks "
+                       "with exact 95 % CI; one-sided Wilcoxon signed-rank p (exact)",
         xaxis_title=f"AUROC / AUROC of {baseline}", yaxis_title="variant", showlegend=True,
         legend={"orientation": "h", "y": -0.2}, height=max(260, 60 + 38 * len(stats)),
         yaxis={"categoryorder": "array", "categoryarray": (y[::-1] if stats else [])},
@@ -165,20 +174,17 @@ def metric_bars(df: pd.DataFrame, metric: str = "AUROC", title: str | None = Non
     return fig
 
 
-FIDELITY_COLUMNS = ("paper", "claim", "paper figure", "ours", "mean ± std", "seeds", "setting",
-                    "verdict", "reason")
+FIDELITY_COLUMNS = ("paper", "claim", "kind", "paper figure", "ours", "effect", "p",
+                    "tasks", "seeds", "verdict", "counted", "reason", "statistic", "setting",
+                    "cells")
 
 
 def fidelity_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """The fidelity report's claims (``fidelity.json`` rows) as a table: the paper's figure beside
-    ours (mean ± std over seeds where given), the setting, the verdict (reproduced / direction
-    only / not reproduced) and its reason."""
-    def mean_std(r: dict[str, Any]) -> str:
-        m, s = r.get("ours_mean"), r.get("ours_std")
-        if m is None:
-            return "–"
-        return f"{float(m):.4g}" + (f" ± {float(s):.2g}" if s is not None else "")
-
+    """The fidelity report's claims (``fidelity.json`` rows) as a table: the paper's figure
+    beside ours, the effect in its own unit (each kind of claim has its own: a difference, a
+    relative AUROC, a rank, a trend…), the one-sided signed-rank p over n tasks with the test
+    named, the verdict (reproduced / direction only / not reproduced; checks are listed but not
+    counted), its reason, the setting and the cells behind it."""
     def text(v: Any) -> str:
         if isinstance(v, dict):
             return ", ".join(f"{k}={x}" for k, x in v.items())
@@ -186,9 +192,20 @@ def fidelity_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
             return ", ".join(str(x) for x in v)
         return "" if v is None else str(v)
 
+    def cells(t: Any) -> str:
+        if not isinstance(t, dict) or not t.get("cells"):
+            return ""
+        return (f"{t['cells']} cells, code {', '.join(t.get('code') or [])}, "
+                f"{t.get('computed_from')} – {t.get('computed_to')}, "
+                f"{float(t.get('compute_seconds') or 0):.0f} s")
+
     out = [{"paper": text(r.get("paper")), "claim": text(r.get("claim")),
-            "paper figure": text(r.get("paper_figure")), "ours": text(r.get("ours")),
-            "mean ± std": mean_std(r), "seeds": r.get("n_seeds"),
-            "setting": text(r.get("setting")), "verdict": text(r.get("verdict")),
-            "reason": text(r.get("reason"))} for r in rows if isinstance(r, dict)]
+            "kind": text(r.get("kind")), "paper figure": text(r.get("paper_figure")),
+            "ours": text(r.get("ours")), "effect": text(r.get("effect_text")),
+            "p": "–" if r.get("pvalue") is None else f"{float(r['pvalue']):.3g}",
+            "tasks": r.get("n_tasks"), "seeds": r.get("n_seeds"),
+            "verdict": text(r.get("verdict")), "counted": bool(r.get("counted", True)),
+            "reason": text(r.get("reason")), "statistic": text(r.get("statistic")),
+            "setting": text(r.get("setting")), "cells": cells(r.get("trace"))}
+           for r in rows if isinstance(r, dict)]
     return pd.DataFrame(out, columns=list(FIDELITY_COLUMNS))

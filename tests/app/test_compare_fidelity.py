@@ -42,20 +42,29 @@ def test_fidelity_tab_without_a_report_says_how_to_make_one(empty_runs, tmp_path
 def test_fidelity_tab_shows_claims_beside_the_papers(empty_runs, tmp_path, monkeypatch):
     from ad_core import services
 
-    rows = [{"paper": "augmentation study", "claim": "aligned augmentation helps",
-             "paper_figure": "aligned augmentation wins (qualitative)",
-             "ours": "p=0.016, pseudomedian 1.05 [1.01, 1.09]", "ours_mean": 1.05,
-             "ours_std": 0.01, "n_seeds": 3,
-             "setting": {"dataset": "mnist5k", "classes": [0, 1, 2], "epochs": 100},
-             "verdict": "reproduced", "reason": "one-sided p < 0.05"},
-            {"paper": "Toll", "claim": "β > 0 beats β = 0", "paper_figure": "82.9 → 97.3",
-             "ours": "90.1 → 91.0", "ours_mean": None, "ours_std": None, "n_seeds": 1,
-             "setting": "digit 8", "verdict": "direction only", "reason": "smaller gap"}]
+    stat = ("one-sided Wilcoxon signed-rank test (exact), n = 20 tasks; Hodges–Lehmann "
+            "pseudomedian with exact 95 % CI")
+    rows = [{"id": "aug_flip_aligned", "paper": "augmentation study",
+             "claim": "aligned augmentation helps", "kind": "ratio",
+             "paper_figure": "qualitative", "ours": "0.90 → 0.95",
+             "effect_text": "1.050 [1.010, 1.090]", "pvalue": 0.0001, "n_tasks": 20,
+             "n_seeds": 3, "statistic": stat, "setting": "mnist5k + digits",
+             "verdict": "reproduced", "counted": True, "reason": "p < 0.05"},
+            {"id": "toll_beta", "paper": "Toll", "claim": "β > 0 beats β = 0",
+             "kind": "difference", "paper_figure": "β=0 82.9 → β=1000 97.3",
+             "ours": "79.8 → 91.8", "effect_text": "+12.0 AUROC points", "pvalue": None,
+             "n_tasks": 1, "n_seeds": 3, "setting": "digit 8", "verdict": "direction only",
+             "counted": True, "reason": "smaller gap"},
+            {"id": "neutral_dcl", "paper": "NeuTraL", "claim": "edge case", "kind": "check",
+             "paper_figure": "1.386", "ours": "1.386", "effect_text": "1.386",
+             "verdict": "check passed", "counted": False, "reason": "agrees"}]
     (tmp_path / "fidelity.json").write_text(json.dumps({"meta": {"command": "fid"},
                                                         "rows": rows}))
     monkeypatch.setattr(services, "RESULTS_DIR", tmp_path)
     at = compare_page()
     table = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
-    assert list(table["verdict"]) == ["reproduced", "direction only"]
-    assert table["paper figure"][1] == "82.9 → 97.3" and table["mean ± std"][0] == "1.05 ± 0.01"
-    assert [m.value for m in at.metric] == ["1", "1", "0"]
+    assert list(table["verdict"]) == ["reproduced", "direction only", "check passed"]
+    assert table["paper figure"][1] == "β=0 82.9 → β=1000 97.3"
+    assert table["effect"][0] == "1.050 [1.010, 1.090]" and "gap" not in table.columns
+    assert [m.value for m in at.metric] == ["1", "1", "0"]  # the check is not counted
+    assert any(stat in c.value for c in at.caption)

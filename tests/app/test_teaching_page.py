@@ -23,11 +23,45 @@ def _write(folder: Path, name: str, rows: list[dict], meta: dict | None = None) 
                                                      "rows": rows}))
 
 
+def fake_report() -> dict:
+    """A small fidelity report: one row per claim the Teaching page states, and the
+    augmentation summary its chart reads."""
+    places = {"Teaching · Toll": ["toll_fig2", "toll_thm1"],
+              "Teaching · LIS-AE": ["lisae_42", "lisae_t1"],
+              "Teaching · GeoTrans": ["geo_6_flip", "geo_6_translate", "geo_morph"],
+              "Teaching · NeuTraL AD": ["neutral_dcl", "neutral_toy"],
+              "Teaching · Augmentation alignment": ["aug_cutout_aligned", "aug_cutoutc_trend"]}
+    stat = ("one-sided Wilcoxon signed-rank test (exact), n = 20 tasks; Hodges–Lehmann "
+            "pseudomedian with exact 95 % CI")
+    rows = [{"id": cid, "claim": f"claim {cid}", "paper_figure": "paper fig", "ours": "ours",
+             "effect_text": "+0.1", "pvalue": 0.01 if cid.startswith("aug") else None,
+             "n_tasks": 20, "statistic": stat if cid.startswith("aug") else None,
+             "verdict": "reproduced", "shown_in": [place]}
+            for place, ids in places.items() for cid in ids]
+    for r in rows:
+        if r["id"] == "geo_6_flip":
+            r.update(ours_a=0.77, ours_b=0.97)
+        if r["id"] == "geo_6_translate":
+            r.update(ours_a=0.77, ours_b=0.80)
+    summary = [{"study": "testbed", "group": g, "label": lab, "augmentation": lab.split("=")[0],
+                "category": "local", "pseudomedian": pm, "ci_low": pm - 0.02,
+                "ci_high": pm + 0.02, "pvalue": 0.01, "n": 20}
+               for g in ("cutout", "flip") for lab, pm in (("cutout", 1.1), ("cutout-c=0.1", 1.05),
+                                                          ("cutout-c=0.9", 0.9))]
+    return {"meta": {"command": "python -m ad_core.benchmarks.fidelity --seeds 3",
+                     "date": "2026-12-05", "seeds": [0, 1, 2], "augmentation_summary": summary},
+            "rows": rows}
+
+
 @pytest.fixture()
 def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Small fake cached results (GeoTrans §6, morph, augmentation) in a temporary folder."""
+    """A small fake fidelity report and morph cache in a temporary folder."""
+    from ad_core import services
+
     monkeypatch.setenv("ANOMALY_LAB_RUNS", str(tmp_path / "runs"))  # no saved runs
     monkeypatch.setattr(common, "results_path", lambda name: tmp_path / f"{name}.json")
+    monkeypatch.setattr(services, "RESULTS_DIR", tmp_path)
+    (tmp_path / "fidelity.json").write_text(json.dumps(fake_report()))
     _write(tmp_path, "teaching_geotrans_intuition", [
         {"experiment": T.geotrans_label(*e), "normal": e[0], "anomaly": e[1],
          "transformations": e[2].split(","), "auroc": a, "paper_auroc": p, "seed": 0,
@@ -93,15 +127,17 @@ def test_page_renders_every_demo(cached: Path) -> None:
     keys = set().union(*(v["charts"] for v in seen.values()))
     assert keys == {"toll_contours", "toll_flow", "toll_collapse", "lisae_iso", "lisae_section",
                     "lisae_phases", "geo_bars", "geo_morph_0", "geo_morph_3", "neutral_tau_fig",
-                    "neutral_toy", "aug_rel_bench"}
+                    "neutral_toy", "aug_rel_bench", "aug_sweep_bench"}
     at.session_state["teaching_demo"] = "LIS-AE · latent shaping"
     at.run()
     assert at.selectbox(key="lisae_run").value == "20260101-000000-lisae-abc123"
     at.slider(key="lisae_gamma").set_value(12.0).run()
     assert not at.exception, at.exception
-    assert any("partial" in c for c in seen["Augmentation alignment"]["captions"])
-    assert sum("claim reproduces here" in m for m in seen["GeoTrans · which transformations"]
-               ["markdown"]) == 2
+    # every demo shows the fidelity report's verdicts for the claims it states, with the test
+    assert all(any("What the fidelity report measured" in m for m in v["markdown"])
+               for v in seen.values())
+    assert any("n = 20 tasks" in c for c in seen["Augmentation alignment"]["captions"])
+    assert not any("width" in m for v in seen.values() for m in v["markdown"] + v["info"])
     # NeuTraL edge cases beside the appendix at τ = 1
     at.session_state["teaching_demo"] = "NeuTraL AD · edge cases"
     at.run()
@@ -113,14 +149,18 @@ def test_page_renders_every_demo(cached: Path) -> None:
 
 def test_page_says_plainly_when_results_are_missing(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from ad_core import services
+
     monkeypatch.setenv("ANOMALY_LAB_RUNS", str(tmp_path / "runs"))
     monkeypatch.setattr(common, "results_path", lambda name: tmp_path / f"{name}.json")
+    monkeypatch.setattr(services, "RESULTS_DIR", tmp_path)
     at = AppTest.from_file(str(PAGE), default_timeout=90)
     at.run()
     assert not at.exception, at.exception
     seen = open_each_demo(at)
     warnings = [w for v in seen.values() for w in v["warning"]]
     infos = [i for v in seen.values() for i in v["info"]]
-    assert any("augmentation_testbed.json" in w for w in warnings)
+    assert any("fidelity.json" in w for w in warnings)
+    assert sum("python -m ad_core.benchmarks.fidelity" in i for i in infos) == len(DEMO_LABELS)
     assert any("python -m ad_core.teaching geotrans" in i for i in infos)
     assert any("no saved LIS-AE run" in i for i in infos)

@@ -63,6 +63,49 @@ def test_keep_cells_keeps_a_complete_sweep_so_a_rerun_reuses_it(runs_dir):
     assert args.keep and not S.options_from_args(_parse([])).keep
 
 
+def test_a_cells_key_carries_the_code_it_ran_so_kept_cells_of_other_code_are_not_reused(
+        runs_dir, monkeypatch):
+    """Issue 18: the key includes the code fingerprint (the cell function's module closure, plus
+    the detector's method fingerprint); --keep-cells never reuses a cell of other code, and the
+    store records each cell's fingerprint, finish time and compute seconds."""
+    from ad_core import runkey
+
+    cell = {"x": 2, "detector": "iforest"}
+    base = S.cell_key(square_cell, cell)
+    assert base == S.cell_key(square_cell, dict(cell))  # stable
+    real_method = runkey.method_fingerprint
+    monkeypatch.setattr(runkey, "method_fingerprint", lambda d: "other-method-code")
+    assert S.cell_key(square_cell, cell) != base  # the detector's code changed
+    monkeypatch.setattr(runkey, "method_fingerprint", real_method)
+    assert S.cell_key(square_cell, cell) == base
+    real_code = runkey.code_fingerprint
+    monkeypatch.setattr(runkey, "code_fingerprint", lambda *m: "other-module-code")
+    assert S.cell_key(square_cell, cell) != base  # the cell function's modules changed
+    monkeypatch.setattr(runkey, "code_fingerprint", real_code)
+    # the fidelity cell function's fingerprint covers its ad_core import closure
+    from ad_core.benchmarks.fidelity_cells import fidelity_cell
+
+    assert "ad_core.experiment" in runkey.module_closure(S.fn_module(fidelity_cell))
+
+    keep = S.SweepOptions(workers=1, cpus_per_cell=1, progress=False, keep=True)
+    cells = [{"x": 1}, {"x": 2}]
+    first = S.run_sweep(cells, square_cell, name="t-code", options=keep)
+    recs = list(S.read_store(S.store_path("t-code")).values())
+    assert all(r["code"] and r["finished"] > 0 and r["seconds"] >= 0 for r in recs)
+    assert all(p and not p["resumed"] and p["code"] for p in first.provenance)
+    same = S.run_sweep(cells, square_cell, name="t-code", options=keep)
+    assert same.resumed == 2 and same.ran == 0 and all(p["resumed"] for p in same.provenance)
+    monkeypatch.setattr(runkey, "code_fingerprint", lambda *m: "edited")
+    other = S.run_sweep(cells, square_cell, name="t-code", options=keep)
+    assert other.resumed == 0 and other.ran == 2  # computed by other code: recomputed
+    # run_missing=False computes nothing and leaves the store alone
+    monkeypatch.setattr(runkey, "code_fingerprint", lambda *m: "edited again")
+    read = S.run_sweep(cells, square_cell, name="t-code",
+                       options=S.SweepOptions(workers=1, progress=False, run_missing=False))
+    assert read.skipped == 2 and read.ran == 0 and read.results == [None, None]
+    assert S.store_path("t-code").exists()
+
+
 def _parse(argv: list[str]):
     import argparse
 

@@ -32,16 +32,30 @@ def test_relative_auroc_is_the_one_sided_pseudomedian_statistic():
     assert "one-sided" in fig.layout.title.text and "pseudomedian" in fig.layout.title.text
 
 
+def test_relative_auroc_counts_tasks_not_seeds_of_one_class():
+    """Three seeds of six classes are six tasks: p = 2⁻⁶, never 2⁻¹⁸ (issue 18)."""
+    rows = [dict(r, seed=s, auroc=r["auroc"] * (1 + 0.001 * s)) for r in _rows() for s in range(3)]
+    dae = next(s for s in C.relative_auroc(rows, "ae") if s["variant"] == "dae")
+    assert dae["n"] == 6 and dae["n_seeds"] == 3 and dae["pvalue"] == pytest.approx(1 / 64)
+    assert dae["statistic"].startswith("one-sided Wilcoxon signed-rank test (exact), n = 6 tasks")
+    labels = [y for tr in C.relative_auroc_chart([dae], "ae").data for y in tr.y]
+    assert "n=6 tasks" in labels[0]
+
+
 def test_fidelity_frame_lays_the_claims_out():
-    rows = [{"paper": "augmentation study", "claim": "c", "paper_figure": "fig", "ours": "o",
-             "ours_mean": 1.0512, "ours_std": 0.0123, "n_seeds": 3,
-             "setting": {"dataset": "mnist5k", "classes": ["0", "1"]}, "verdict": "reproduced",
-             "reason": "r"},
-            {"paper": "Toll", "claim": "c2", "paper_figure": "82.9 → 97.3", "ours": "x",
-             "ours_mean": None, "ours_std": None, "n_seeds": 1, "setting": "digit 8",
-             "verdict": "not reproduced", "reason": "why"}]
+    rows = [{"paper": "augmentation study", "claim": "c", "kind": "ratio", "paper_figure": "fig",
+             "ours": "o", "effect_text": "0.950 [0.930, 0.970]", "pvalue": 0.9999, "n_tasks": 20,
+             "n_seeds": 3, "statistic": "one-sided Wilcoxon signed-rank test (exact), n = 20 "
+             "tasks", "setting": "s", "verdict": "reproduced", "counted": True, "reason": "r",
+             "trace": {"cells": 120, "code": ["abc"], "computed_from": "t0",
+                       "computed_to": "t1", "compute_seconds": 60.0}},
+            {"paper": "NeuTraL", "claim": "c2", "kind": "check", "paper_figure": "1.386",
+             "ours": "1.386", "effect_text": "1.386", "pvalue": None, "verdict": "check passed",
+             "counted": False, "reason": "agrees", "setting": "exact"}]
     df = C.fidelity_frame(rows)
-    assert list(df.columns) == list(C.FIDELITY_COLUMNS)
-    assert df["mean ± std"].tolist() == ["1.051 ± 0.012", "–"]
-    assert df["setting"][0] == "dataset=mnist5k, classes=['0', '1']"
+    assert list(df.columns) == list(C.FIDELITY_COLUMNS) and "gap" not in df.columns
+    assert df["effect"].tolist() == ["0.950 [0.930, 0.970]", "1.386"]
+    assert df["p"].tolist() == ["1", "–"] and df["tasks"][0] == 20
+    assert df["cells"][0] == "120 cells, code abc, t0 – t1, 60 s" and df["cells"][1] == ""
+    assert df["counted"].tolist() == [True, False]
     assert C.fidelity_frame([]).empty
