@@ -70,14 +70,17 @@ class DataChoice:
         return {}
 
     def describe(self) -> str:
-        """``mnist5k · normal 8 · one-vs-rest · seed 0``."""
+        """``mnist5k · normal 8 · one-vs-rest · seed 0``; an upload by the file name the user gave
+        (``heldout-wine.csv (your upload) · …``), never its path on the server."""
+        from ad_core.data.user import dataset_display_name
+
         extra = ""
         if self.task == "negatives":
             extra = f" · negatives {'+'.join(self.negatives) or 'default'}"
         elif self.task == "testbed":
             extra = f" · {', '.join(self.generators)}"
-        return (f"{self.dataset} · normal {'+'.join(self.normal)} · {self.task}{extra} · "
-                f"seed {self.seed}")
+        return (f"{dataset_display_name(self.dataset, mine=True)} · normal "
+                f"{'+'.join(self.normal)} · {self.task}{extra} · seed {self.seed}")
 
     def spec(self, detector: str, preset: str = "quick", params: dict[str, Any] | None = None
              ) -> ExperimentSpec:
@@ -103,6 +106,7 @@ class DatasetEntry:
 
     @property
     def label(self) -> str:
+        """``name — modality, offline|yours|files found|files needed`` (an upload by file name)."""
         mark = "offline" if self.embedded else ("yours" if self.uploaded else
                                                  ("files found" if self.available else
                                                   "files needed"))
@@ -111,15 +115,26 @@ class DatasetEntry:
     @property
     def display_name(self) -> str:
         """The registry name, or an upload's original file name (without the stored path)."""
+        from ad_core.data.user import dataset_display_name
+
         if not self.uploaded:
             return self.name
-        stored = Path(self.name.split(":", 1)[-1]).name
-        return stored.split("-", 1)[-1] if "-" in stored else stored
+        return dataset_display_name(self.name).removesuffix(" (upload)")
 
 
-def dataset_catalogue(uploads: list[str] | None = None) -> list[DatasetEntry]:
-    """Registered datasets (embedded first) plus this session's ``uploads``; others' uploads are
-    hidden."""
+def dataset_catalogue(uploads: list[str] | None = None, owner: str | None = None
+                      ) -> list[DatasetEntry]:
+    """Registered datasets (embedded first) plus this session's ``uploads``.
+
+    With ``owner`` (the browser session's token) only uploads that session made are listed, so
+    another session's upload never shows even if its name got into ``uploads``. An upload whose
+    file was cleaned up is listed as not available, its description saying so. The first listing
+    in a server process also removes day-old uploads that no run uses
+    (:func:`ad_core.data.user.clean_uploads_once`).
+    """
+    from ad_core.data import user as U
+
+    U.clean_uploads_once()
     root = data_root()
     out = []
     for info in list_datasets():
@@ -129,23 +144,52 @@ def dataset_catalogue(uploads: list[str] | None = None) -> list[DatasetEntry]:
             ok = False
         out.append(DatasetEntry(info.name, info.modality, info.description, info.embedded, ok,
                                 info.files_hint, info.class_names, False))
-    for name in uploads or []:
-        ds = load_dataset(name)
+    for name in dict.fromkeys(uploads or []):
+        if owner is not None and U.upload_path(name) is not None and not U.owns_upload(name, owner):
+            continue
+        try:
+            ds = load(name, owner)
+        except UserError as e:
+            out.append(DatasetEntry(name, "image" if name.startswith("images:") else "tabular",
+                                    str(e), False, False, "", None, True))
+            continue
         out.append(DatasetEntry(name, ds.modality, ds.description or f"uploaded ({len(ds.y)} samples)",
                                 False, True, "", tuple(ds.class_names), True))
     return out
 
 
 def unavailable_message(name: str) -> str:
-    """The one clear sentence on where to put which files for a dataset that is not here."""
+    """The one clear sentence on where to put which files for a dataset that is not here (for an
+    upload whose file was cleaned up: that it is gone, by file name, never the server path)."""
+    from ad_core.data import user as U
+
+    if U.upload_path(name) is not None:
+        return U.gone_message(name)
     info = dataset_info(name)
     hint = info.files_hint or "its files"
     return (f"{name} is not on this machine. Put {hint} under {data_root() / name} "
             f"(or set ANOMALY_LAB_DATA), then reload this page.")
 
 
-def load(name: str) -> Dataset:
-    """Load a dataset by name (cached per process)."""
+def load(name: str, owner: str | None = None) -> Dataset:
+    """Load a dataset by name (cached per process).
+
+    ``owner`` (a browser session's token) loads on that session's behalf: a ``csv:``/``images:``
+    name must then be one of its own uploads — another session's upload raises
+    :class:`~ad_core.data.user.UploadElsewhereError`, any other file on the server is refused.
+    An upload whose file was cleaned up raises :class:`~ad_core.data.user.UploadGoneError` (even
+    while a copy is cached: training reads the file). Jobs, runs and the CLI load without owner.
+    """
+    from ad_core.data import user as U
+
+    if owner is not None and name.startswith(("csv:", "images:")):
+        U.check_upload_owner(name, owner)
+        if U.upload_path(name) is None:
+            raise UnknownNameError(
+                f"The app opens the datasets it lists and your own uploads; "
+                f"{U.dataset_display_name(name)} is neither. Upload the file on the Data page.")
+    U.check_upload_present(name)
+    U.touch_upload(name)
     return load_dataset(name)
 
 
@@ -182,17 +226,21 @@ def kind_samples(task: Task, per_kind: int = 8) -> tuple[np.ndarray, list[str]]:
     return np.concatenate(xs), titles
 
 
-def upload_dataset(filename: str, data: bytes) -> str:
-    """Validate and store an uploaded CSV or image zip; returns its dataset name.
+def upload_dataset(filename: str, data: bytes, owner: str | None = None) -> str:
+    """Validate and store an uploaded CSV or image zip for the browser session ``owner``;
+    returns its dataset name.
 
     The name is ``csv:PATH`` or ``images:PATH`` of the stored copy under the data folder's
-    ``uploads/`` (the same file uploaded twice gets the same path), so background jobs, saved
-    runs and the CLI can reload it after a restart. Size and format checks live in
-    :func:`ad_core.data.user.load_uploaded`.
+    ``uploads/<owner folder>/`` (the same file uploaded twice gets the same path), so background
+    jobs, saved runs and the CLI can reload it after a restart, while other sessions cannot list
+    or load it (:func:`load` with their owner). Show it with
+    :func:`ad_core.data.user.dataset_display_name`, never as is. Storing keeps the uploads folder
+    within its budget (``ANOMALY_LAB_UPLOAD_BUDGET_MB``, :func:`ad_core.data.user.clean_uploads`);
+    size and format checks live in :func:`ad_core.data.user.load_uploaded`.
     """
     from ad_core.data.user import load_uploaded
 
-    return load_uploaded(filename, data).name
+    return load_uploaded(filename, data, owner=owner).name
 
 
 # --------------------------------------------------------------------------- detectors

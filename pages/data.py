@@ -1,6 +1,8 @@
 """Data: pick a dataset, the normal class(es) and the task; see samples; upload your own data.
 
-The choices live in the session (``ui.common.data_choice()``) and feed the Train page.
+The choices live in the session (``ui.common.data_choice()``) and feed the Train page. Uploads
+belong to this browser session (``ui.common.owner()``): they are listed, loaded and named here by
+the file name the user gave, never by their path on the server.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import streamlit as st
 
 from ad_core import services
 from ad_core.errors import UserError
-from ui.common import chart, data_choice, uploads, user_errors
+from ui.common import chart, data_choice, owner, uploads, user_errors
 
 st.title("Data")
 st.caption("Choose what is normal. Detectors train on normal samples only; the test set mixes "
@@ -32,23 +34,32 @@ with st.expander("Upload your own data (CSV table or zip of images)", icon=":mat
         "- **CSV**: numeric feature columns plus a `label` column (class of each row). "
         "An example ships in `assets/example.csv`.\n"
         "- **Zip of images**: one folder per class with PNG or JPEG files inside. "
-        "Up to 50 MB; uploads stay in this browser session.")
+        "Up to 50 MB; uploads stay in this browser session (other sessions cannot see them) "
+        "and unused ones are removed from the server after a day.")
     up = st.file_uploader("CSV or zip", type=["csv", "zip"], key="upload")
     if up is not None and st.session_state.get("_uploaded_sig") != (up.name, up.size):
         with user_errors(), st.spinner(f"Checking {up.name}…"):
-            name = services.upload_dataset(up.name, up.getvalue())
+            name = services.upload_dataset(up.name, up.getvalue(), owner())
             if name not in uploads():
                 uploads().append(name)
             st.session_state["_uploaded_sig"] = (up.name, up.size)
             choice.dataset = name
             st.session_state["data_dataset"] = name
-            st.success(f"Loaded {up.name} as dataset **{name}**; it is selected below.")
+            st.success(f"Loaded **{up.name}** (your upload); it is selected below.")
 
 # ----------------------------------------------------------------------------- dataset
-catalogue = services.dataset_catalogue(uploads())
+catalogue = services.dataset_catalogue(uploads(), owner())
 entries = {e.name: e for e in catalogue}
-if choice.dataset not in entries:
-    choice.dataset = next(iter(entries))
+if choice.dataset not in entries:  # e.g. a name pasted from another session: say why
+    try:
+        services.load(choice.dataset, owner())
+    except UserError as e:
+        st.error(str(e))
+        choice.dataset = next(iter(entries))
+    else:  # one of this session's own uploads that the list had lost
+        uploads().append(choice.dataset)
+        entries = {e.name: e for e in services.dataset_catalogue(uploads(), owner())}
+    st.session_state.pop("data_dataset", None)
 _init("data_dataset", choice.dataset)
 if st.session_state["data_dataset"] not in entries:
     st.session_state["data_dataset"] = choice.dataset
@@ -56,10 +67,13 @@ name = st.selectbox("Dataset", list(entries), key="data_dataset",
                     format_func=lambda n: entries[n].label,
                     help="'offline' datasets ship with the app; others need their files on disk.")
 entry = entries[name]
-st.caption(entry.description)
+shown = entry.display_name + (" (your upload)" if entry.uploaded else "")
+slug = "".join(c if c.isalnum() or c in "._-" else "_" for c in entry.display_name)
+if entry.available or not entry.uploaded:  # a removed upload's note comes once, just below
+    st.caption(entry.description)
 try:
-    with st.spinner(f"Loading {name}…"):
-        ds = services.load(name)
+    with st.spinner(f"Loading {shown}…"):
+        ds = services.load(name, owner())
 except UserError as e:
     st.warning(str(e) if entry.available else f"{e}")
     if not entry.available and entry.files_hint:
@@ -117,7 +131,8 @@ choice.negatives, choice.generators = list(negatives), list(generators)
 
 with user_errors():
     t = services.build_choice_task(choice)
-    st.success(f"**Task:** {t.description}. Go to **Train** to train detectors on it.",
+    st.success(f"**Task:** {t.description.replace(name, shown)}. Go to **Train** to train "
+               "detectors on it.",
                icon=":material/check_circle:")
     if st.button("Continue to Train", icon=":material/arrow_forward:"):
         st.switch_page("pages/train.py")
@@ -129,8 +144,8 @@ if ds.modality == "image":
 
     per = st.slider("Samples per class", 4, 16, 8, step=4, key="data_per_class")
     x, titles, _ = services.class_samples(ds, per_class=per, seed=int(seed))
-    chart(image_grid(x, titles, ncols=per, title=f"{name}: {per} random samples of each class"),
-          key=f"grid-{name}-{per}-{seed}", filename=f"{name}-samples")
+    chart(image_grid(x, titles, ncols=per, title=f"{shown}: {per} random samples of each class"),
+          key=f"grid-{name}-{per}-{seed}", filename=f"{slug}-samples")
     if task != "one-vs-rest":
         with user_errors():
             t = services.build_choice_task(choice)
@@ -138,7 +153,7 @@ if ds.modality == "image":
             what = "generated anomalies" if task == "testbed" else "test kinds"
             chart(image_grid(kx, ktitles, ncols=per,
                              title=f"The test set's {what}: {per} of each"),
-                  key=f"kinds-{name}-{task}-{seed}-{per}", filename=f"{name}-{task}-test-kinds")
+                  key=f"kinds-{name}-{task}-{seed}-{per}", filename=f"{slug}-{task}-test-kinds")
 else:
     st.markdown(f"{len(ds.y)} rows × {ds.x.shape[1]} features; class counts: "
                 + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -7,8 +7,13 @@
 - ``images:PATH`` → :func:`load_image_folder`: one subfolder per class of PNG/JPEG images (a
   folder, or a ``.zip`` read in memory with the safety limits below).
 - :func:`load_uploaded`: what the app calls with an uploaded file's name and bytes. The file is
-  kept under ``data_root()/uploads/`` (named by its content hash) so the returned dataset's
-  ``name`` (``csv:…`` or ``images:…``) can be loaded again by background jobs and saved runs.
+  kept under ``data_root()/uploads/<owner folder>/`` (named by its content hash; the owner folder
+  is a hash of the uploading browser session's token) so the returned dataset's ``name``
+  (``csv:…`` or ``images:…``) can be loaded again by background jobs and saved runs, while
+  :func:`check_upload_owner` keeps other sessions from opening it. The folder has a size budget
+  (:func:`upload_budget_bytes`, ``ANOMALY_LAB_UPLOAD_BUDGET_MB``) kept by :func:`clean_uploads`,
+  which never deletes an upload that a saved run or a journaled job names.
+  :func:`dataset_display_name` is how such a name is shown to people (never the server path).
 
 Every problem a user can cause raises :class:`~ad_core.errors.BadDataError` (or
 :class:`~ad_core.errors.UnknownNameError` for a wrong column name) with one plain sentence.
@@ -16,11 +21,15 @@ Every problem a user can cause raises :class:`~ad_core.errors.BadDataError` (or
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
+import math
 import os
 import re
+import threading
+import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -210,14 +219,15 @@ def load_csv(path: str | Path, label_column: str | None = None) -> Dataset:
     """
     p = Path(path).expanduser()
     if not p.is_file():
+        _refuse_gone_upload(p)
         raise BadDataError(f"There is no CSV file at {p}.")
     if p.stat().st_size > MAX_TOTAL_BYTES:
-        raise BadDataError(f"{p.name} is larger than {MAX_TOTAL_BYTES // 2**20} MB.")
-    x, y, class_names, feats, label = parse_csv(p.read_bytes(), p.name, label_column)
+        raise BadDataError(f"{_shown_name(p)} is larger than {MAX_TOTAL_BYTES // 2**20} MB.")
+    x, y, class_names, feats, label = parse_csv(p.read_bytes(), _shown_name(p), label_column)
     counts = np.bincount(y, minlength=len(class_names))
     return Dataset(f"csv:{path}", "tabular", torch.from_numpy(x), torch.from_numpy(y),
                    class_names, feature_names=feats,
-                   description=(f"{p.name}: {len(y)} rows × {x.shape[1]} features; label column "
+                   description=(f"{_shown_name(p)}: {len(y)} rows × {x.shape[1]} features; label column "
                                 f"{label!r}: " + ", ".join(f"{c} ({k})" for c, k in
                                                            zip(class_names, counts))),
                    extra={"label_column": label, "source": str(p)})
@@ -366,6 +376,8 @@ def load_image_folder(path: str | Path, size: int | tuple[int, int] | None = Non
     symbolic links, more than 20,000 entries, an entry over 20 MB or over 500 MB in all.
     """
     p = Path(path).expanduser()
+    if not p.exists():
+        _refuse_gone_upload(p)
     if p.is_dir():
         entries = list(_folder_entries(p))
     elif p.is_file() and p.suffix.lower() == ".zip":
@@ -414,44 +426,319 @@ def load_image_folder(path: str | Path, size: int | tuple[int, int] | None = Non
     y = torch.tensor([class_names.index(e[0]) for e, _ in entries], dtype=torch.int64)
     counts = torch.bincount(y, minlength=len(class_names)).tolist()
     return Dataset(f"images:{path}", "image", x, y, class_names,
-                   description=(f"{p.name}: {len(y)} {'grey' if grey else 'RGB'} images at "
+                   description=(f"{_shown_name(p)}: {len(y)} {'grey' if grey else 'RGB'} images at "
                                 f"{hw[0]}×{hw[1]}; " + ", ".join(
                                     f"{c} ({k})" for c, k in zip(class_names, counts))),
                    extra={"files": ["/".join(e) for e, _ in entries]})
 
 
 # ============================================================================== uploads
+#: Environment variable holding the size budget of the uploads folder, in megabytes
+#: (see :func:`upload_budget_bytes`).
+UPLOAD_BUDGET_ENV = "ANOMALY_LAB_UPLOAD_BUDGET_MB"
+DEFAULT_UPLOAD_BUDGET_MB = 200.0
+#: Uploads that no saved run or journaled job names are removed once unused for this long (s).
+UPLOAD_MAX_AGE_S = 24 * 3600.0
+_UPLOAD_LOCK = threading.RLock()
+_CLEANED_ONCE = False
+_HASH_PREFIX = re.compile(r"^[0-9a-f]{12}-")
+_AGAIN = ("unused uploads are removed after a day, or sooner when the server's upload space is "
+          "full; upload the file again on the Data page")
+
+
+class UploadElsewhereError(BadDataError):
+    """The name of an upload made in another browser session (uploads stay in their session)."""
+
+
+class UploadGoneError(BadDataError):
+    """An uploaded file that is no longer on the server (removed by :func:`clean_uploads`)."""
+
+
+class UploadSpaceError(BadDataError):
+    """An upload that does not fit in the server's upload budget (:func:`upload_budget_bytes`)."""
+
+
 def uploads_folder() -> Path:
-    """Where uploaded files are kept: ``data_root()/uploads``."""
+    """Where uploaded files are kept: ``data_root()/uploads`` (one sub-folder per session)."""
     return data_root() / "uploads"
 
 
-def store_upload(name: str, data: bytes) -> Path:
-    """Keep an upload as ``uploads/<sha256[:12]>-<safe name>`` (written atomically, once)."""
+def upload_budget_bytes() -> int:
+    """The most bytes the uploads folder may hold, every session's uploads together.
+
+    Set with the environment variable ``ANOMALY_LAB_UPLOAD_BUDGET_MB`` (megabytes; fractions
+    allowed); unset, or not a positive number, it is 200 MB. When a new upload would exceed it,
+    :func:`clean_uploads` deletes the least recently used uploads that no saved run needs; an
+    upload that still does not fit is refused with one :class:`UploadSpaceError`.
+    """
+    raw = os.environ.get(UPLOAD_BUDGET_ENV, "").strip()
+    try:
+        mb = float(raw) if raw else DEFAULT_UPLOAD_BUDGET_MB
+    except ValueError:
+        mb = DEFAULT_UPLOAD_BUDGET_MB
+    if not math.isfinite(mb) or mb <= 0:
+        mb = DEFAULT_UPLOAD_BUDGET_MB
+    return int(mb * 2**20)
+
+
+def owner_folder(owner: str) -> str:
+    """The folder name of ``owner``'s uploads: a hash of the session token (the token itself,
+    which also owns the session's jobs, never reaches the disk or a dataset name)."""
+    return hashlib.sha256(f"anomaly-lab-upload:{owner}".encode()).hexdigest()[:16]
+
+
+def _name_path(name: str) -> Path | None:
+    """The path of a ``csv:PATH`` / ``images:PATH`` dataset name; ``None`` for registry names."""
+    for prefix in ("csv:", "images:"):
+        if name.startswith(prefix):
+            return Path(name[len(prefix):]).expanduser()
+    return None
+
+
+def _upload_parts(p: Path) -> tuple[str, ...] | None:
+    """``(owner folder, file)`` (or ``(file,)`` for an upload stored before owner folders) when
+    ``p`` lies in :func:`uploads_folder`, else ``None``."""
+    try:
+        rel = p.resolve().relative_to(uploads_folder().resolve())
+    except (ValueError, OSError, RuntimeError):
+        return None
+    return rel.parts if 1 <= len(rel.parts) <= 2 else None
+
+
+def upload_path(name: str) -> Path | None:
+    """The stored file behind an uploaded dataset's name, or ``None`` for any other name."""
+    p = _name_path(name)
+    return p if p is not None and _upload_parts(p) is not None else None
+
+
+def _shown_name(p: Path) -> str:
+    """A file's name as people see it: an upload's stored name without its content-hash prefix."""
+    return _HASH_PREFIX.sub("", p.name) if _upload_parts(p) is not None else p.name
+
+
+def owns_upload(name: str, owner: str) -> bool:
+    """Whether ``name`` is an upload that the browser session ``owner`` made."""
+    p = _name_path(name)
+    parts = _upload_parts(p) if p is not None else None
+    return parts is not None and len(parts) == 2 and parts[0] == owner_folder(owner)
+
+
+def dataset_display_name(name: str, owner: str | None = None, *, mine: bool = False) -> str:
+    """How a dataset name is shown to people, never with a server path.
+
+    Registry names stay as they are; ``csv:``/``images:`` data shows its file name; an upload
+    shows the file name the user gave (as stored: unusual characters become ``_``) and whose it
+    is: ``heldout-wine.csv (your upload)`` when ``mine`` or ``owner`` made it, ``… (another
+    session's upload)`` for another ``owner``, ``… (upload)`` when no session is known (titles
+    that every session sees).
+    """
+    p = _name_path(name)
+    if p is None:
+        return name
+    if _upload_parts(p) is None:
+        return p.name
+    if mine or (owner is not None and owns_upload(name, owner)):
+        whose = "your upload"
+    else:
+        whose = "upload" if owner is None else "another session's upload"
+    return f"{_shown_name(p)} ({whose})"
+
+
+def check_upload_owner(name: str, owner: str) -> None:
+    """Refuse, with :class:`UploadElsewhereError`, an upload that another browser session made
+    (by file name, never its path); other names pass."""
+    p = upload_path(name)
+    if p is not None and not owns_upload(name, owner):
+        raise UploadElsewhereError(
+            f"{_shown_name(p)} is an upload that belongs to another browser session: uploads "
+            "stay in the session that uploaded them. Upload your own copy on the Data page.")
+
+
+def gone_message(name: str) -> str:
+    """The sentence for an upload whose file is no longer on the server."""
+    p = upload_path(name) or _name_path(name) or Path(name)
+    return f"The uploaded file {_shown_name(p)} is no longer on this server ({_AGAIN})."
+
+
+def _refuse_gone_upload(p: Path) -> None:
+    """Raise :class:`UploadGoneError` when the missing path ``p`` is an upload's stored file."""
+    if _upload_parts(p) is not None:
+        raise UploadGoneError(gone_message(f"csv:{p}"))
+
+
+def check_upload_present(name: str) -> None:
+    """Raise :class:`UploadGoneError` when ``name`` is an upload whose file was removed (a copy
+    cached in memory would hide that, while background training reads the file)."""
+    p = upload_path(name)
+    if p is not None and not p.exists():
+        _refuse_gone_upload(p)
+
+
+def touch_upload(name: str) -> None:
+    """Mark an upload as used now: the budget removes the least recently used uploads first."""
+    p = upload_path(name)
+    if p is not None:
+        with contextlib.suppress(OSError):
+            os.utime(p)
+
+
+def _run_texts(root: Path | None = None) -> list[str]:
+    """The text of every saved run's ``config.json`` (its ``dataset`` names its data) and of the
+    job journal (queued and running jobs), read raw so an unreadable file still protects."""
+    from ad_core.runs import runs_root
+
+    root = Path(root) if root is not None else runs_root()
+    if not root.is_dir():
+        return []
+    texts = []
+    for f in [*root.glob("*/config.json"), root / ".jobs" / "journal.json"]:
+        with contextlib.suppress(OSError):
+            texts.append(f.read_text(errors="replace"))
+    return texts
+
+
+def uploads_in_use(runs: Path | None = None) -> set[str]:
+    """Stored file names of the uploads that a saved run (or a queued/running job) names."""
+    texts = _run_texts(runs)
+    return {f.name for f in upload_files() if any(f.name in t for t in texts)}
+
+
+def upload_files() -> list[Path]:
+    """Every stored upload (owner folders and older flat files), least recently used first."""
+    folder = uploads_folder()
+    if not folder.is_dir():
+        return []
+    found = []
+    for f in [*folder.glob("*"), *folder.glob("*/*")]:
+        with contextlib.suppress(OSError):
+            if f.is_file():
+                found.append((f.stat().st_mtime, str(f), f))
+    return [f for _, _, f in sorted(found)]
+
+
+def _remove(f: Path) -> bool:
+    try:
+        f.unlink()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    with contextlib.suppress(OSError):
+        if f.parent != uploads_folder() and not any(f.parent.iterdir()):
+            f.parent.rmdir()
+    return True
+
+
+def clean_uploads(need: int = 0, *, keep: tuple[Path, ...] = (), now: float | None = None,
+                  what: str = "the upload", runs: Path | None = None) -> list[Path]:
+    """Keep the uploads folder tidy and within :func:`upload_budget_bytes`; returns what it
+    removed.
+
+    1. Uploads unused for :data:`UPLOAD_MAX_AGE_S` (a day) are removed.
+    2. When the folder plus ``need`` new bytes would exceed the budget, the least recently used
+       uploads are removed, oldest first, until they fit.
+
+    Neither step removes a file in ``keep`` or an upload that a saved run (its ``config.json``
+    under the runs root ``runs``) or the job journal names, so a run reopens and a queued job
+    trains. When ``need`` bytes cannot fit even then, :class:`UploadSpaceError` names ``what``
+    and nothing is removed for it.
+    """
+    now = time.time() if now is None else now
+    budget = upload_budget_bytes()
+    with _UPLOAD_LOCK:
+        texts = _run_texts(runs)
+        kept = {k.resolve() for k in keep}
+        sizes: dict[Path, tuple[float, int]] = {}
+        for f in upload_files():
+            with contextlib.suppress(OSError):
+                st = f.stat()
+                sizes[f] = (st.st_mtime, st.st_size)
+
+        def free(f: Path) -> bool:
+            return f.resolve() not in kept and not any(f.name in t for t in texts)
+
+        removed = [f for f, (mtime, _) in sizes.items()
+                   if now - mtime > UPLOAD_MAX_AGE_S and free(f) and _remove(f)]
+        left = [f for f in sizes if f not in removed]
+        used = sum(sizes[f][1] for f in left)
+        if need <= 0 or used + need <= budget:
+            return removed
+        mb = 2**20
+        if need > budget:
+            raise UploadSpaceError(
+                f"{what} is {need / mb:.1f} MB, more than this server keeps for all uploads "
+                f"together ({budget / mb:.0f} MB); upload a smaller file.")
+        evictable = [f for f in left if free(f)]
+        pinned = used - sum(sizes[f][1] for f in evictable)
+        if pinned + need > budget:
+            raise UploadSpaceError(
+                f"The server's upload space is full: {pinned / mb:.1f} of its {budget / mb:.0f} "
+                f"MB hold uploads that saved runs or queued trainings still use, so {what} "
+                f"({need / mb:.1f} MB) does not fit. Ask whoever runs the server to delete old "
+                "runs or to raise "
+                f"{UPLOAD_BUDGET_ENV}.")
+        for f in evictable:
+            if used + need <= budget:
+                break
+            if _remove(f):
+                removed.append(f)
+                used -= sizes[f][1]
+        if used + need > budget:  # a file could not be deleted
+            raise UploadSpaceError(f"The server's upload space is full, so {what} does not fit; "
+                                   "try again in a minute.")
+        return removed
+
+
+def clean_uploads_once() -> None:
+    """:func:`clean_uploads` once per server process (its first dataset listing), so day-old
+    unused uploads also go at server start, not only at the next upload."""
+    global _CLEANED_ONCE
+    if _CLEANED_ONCE:
+        return
+    _CLEANED_ONCE = True
+    with contextlib.suppress(OSError):
+        clean_uploads()
+
+
+def _given_name(name: str) -> str:
+    return PurePosixPath(name.replace("\\", "/")).name or "the upload"
+
+
+def store_upload(name: str, data: bytes, owner: str | None = None) -> Path:
+    """Keep an upload as ``uploads/<owner folder>/<sha256[:12]>-<safe name>`` (written
+    atomically, once; without ``owner`` directly in ``uploads/``), within the budget (see
+    :func:`clean_uploads`, which runs first)."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise BadDataError(f"The upload is {len(data) / 2**20:.1f} MB; the limit is "
                            f"{MAX_UPLOAD_BYTES // 2**20} MB.")
     if not data:
         raise BadDataError(f"The upload {name!r} is empty.")
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(name.replace("\\", "/")).name)
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", _given_name(name))
     safe = safe.lstrip(".")[-80:] or "upload"
-    folder = uploads_folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = uploads_folder() / owner_folder(owner) if owner else uploads_folder()
     dest = folder / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe}"
-    if not dest.exists():
-        tmp = folder / f".{dest.name}.{os.getpid()}.part"
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
+    with _UPLOAD_LOCK:
+        fresh = not dest.exists()
+        clean_uploads(len(data) if fresh else 0, keep=(dest,), what=_given_name(name))
+        folder.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            tmp = folder / f".{dest.name}.{os.getpid()}.part"
+            tmp.write_bytes(data)
+            os.replace(tmp, dest)
+        else:
+            touch_upload(f"csv:{dest}")
     return dest
 
 
 def load_uploaded(name: str, data: bytes, label_column: str | None = None,
-                  size: int | None = None) -> Dataset:
+                  size: int | None = None, owner: str | None = None) -> Dataset:
     """An uploaded ``.csv`` table or ``.zip`` of class folders of images, as a :class:`Dataset`.
 
-    The file is stored under :func:`uploads_folder` so the returned ``Dataset.name``
-    (``csv:PATH`` / ``images:PATH``) can be reloaded by ``load_dataset`` in jobs and runs (pass
-    the same options: ``label_column`` for tables, ``size`` for images).
+    The file is stored under :func:`uploads_folder` (in ``owner``'s folder: the uploading
+    browser session's token) so the returned ``Dataset.name`` (``csv:PATH`` / ``images:PATH``)
+    can be reloaded by ``load_dataset`` in jobs and runs (pass the same options:
+    ``label_column`` for tables, ``size`` for images). A file that cannot be used is not kept.
+    Messages name the user's file, never the stored path.
     """
     ext = PurePosixPath(name.lower()).suffix
     if ext not in CSV_EXTENSIONS + (".zip",):
@@ -460,10 +747,15 @@ def load_uploaded(name: str, data: bytes, label_column: str | None = None,
     if len(data) > MAX_UPLOAD_BYTES:
         raise BadDataError(f"The upload is {len(data) / 2**20:.1f} MB; the limit is "
                            f"{MAX_UPLOAD_BYTES // 2**20} MB.")
-    path = store_upload(name, data)
+    path = store_upload(name, data, owner)
     try:
         if ext == ".zip":
             return load_image_folder(str(path), **({"size": size} if size else {}))
         return load_csv(str(path), **({"label_column": label_column} if label_column else {}))
     except BadDataError as e:  # speak of the user's file name, not the stored copy's
-        raise BadDataError(str(e).replace(str(path), name).replace(path.name, name)) from None
+        with _UPLOAD_LOCK:
+            if path.name not in uploads_in_use():
+                _remove(path)
+        given = _given_name(name)
+        raise BadDataError(str(e).replace(str(path), given).replace(path.name, given)
+                           .replace(_shown_name(path), given)) from None
