@@ -221,17 +221,23 @@ def describe(cell: dict[str, Any]) -> str:
 
 def call_cell(fn: CellFn, cell: dict[str, Any], threads: int) -> dict[str, Any]:
     """Run one cell where it lands (worker process or Ray task): ``{"ok", "result" | "error",
-    "traceback", "seconds"}``; never raises for a failing cell."""
+    "traceback", "seconds", "code"}``; never raises for a failing cell. ``code`` is
+    :func:`cell_code` as read where the cell runs (a worker imports the tree as it is when it
+    starts, which may differ from the tree the keys were made from)."""
     import torch
 
     torch.set_num_threads(max(1, int(threads)))
+    try:
+        code: str | None = cell_code(fn, cell)
+    except Exception:  # the fingerprint is provenance; never fail a cell for it
+        code = None
     t0 = time.perf_counter()
     try:
         result = fn(dict(cell))
-        return {"ok": True, "result": result, "seconds": time.perf_counter() - t0}
+        return {"ok": True, "result": result, "seconds": time.perf_counter() - t0, "code": code}
     except Exception as e:  # a failing cell is reported, not fatal
         return {"ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(),
-                "seconds": time.perf_counter() - t0}
+                "seconds": time.perf_counter() - t0, "code": code}
 
 
 # ----------------------------------------------------------------------------- store
@@ -416,6 +422,9 @@ def run_sweep(cells: Sequence[dict[str, Any]], fn: CellFn = experiment_cell, *,
     opts = (options or _defaults).validate()
     cells = [dict(c) for c in cells]
     t0 = time.time()
+    from ad_core.runkey import _fingerprint
+
+    _fingerprint.cache_clear()  # the tree as it is now, not as it was when this process started
     codes = [cell_code(fn, c) for c in cells]
     keys = [cell_key(fn, c, code) for c, code in zip(cells, codes)]
     res = SweepResult(cells, [None] * len(cells), engine=opts.engine,
@@ -460,11 +469,15 @@ def run_sweep(cells: Sequence[dict[str, Any]], fn: CellFn = experiment_cell, *,
                 res.results[i] = out["result"]
                 res.cell_seconds[i] = out["seconds"]
                 finished = time.time()
-                res.provenance[i] = {"key": keys[i], "code": codes[i], "finished": finished,
+                # stored under the code that actually ran it (a worker started after an edit in
+                # the tree ran other code than the key was made from: never reused as today's)
+                code = out.get("code") or codes[i]
+                key = keys[i] if code == codes[i] else cell_key(fn, cells[i], code)
+                res.provenance[i] = {"key": key, "code": code, "finished": finished,
                                      "seconds": out["seconds"], "resumed": False}
                 if store is not None:
-                    store.write(json.dumps({"key": keys[i], "index": i, "cell": cells[i],
-                                            "code": codes[i], "fn": fn_name(fn),
+                    store.write(json.dumps({"key": key, "index": i, "cell": cells[i],
+                                            "code": code, "fn": fn_name(fn),
                                             "result": out["result"], "seconds": out["seconds"],
                                             "session": session, "engine": opts.engine,
                                             "finished": finished}, default=str) + "\n")

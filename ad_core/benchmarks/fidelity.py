@@ -231,7 +231,7 @@ def _r(v: Any) -> Any:
     return v
 
 
-SUMMARY_DROP = ("params", "n_train", "n_test", "negatives_source", "task", "seconds")
+SUMMARY_DROP = ("params", "n_train", "n_test", "task", "seconds")
 
 
 def cell_summary(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -243,8 +243,8 @@ def cell_summary(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({"group": r["_group"], "key": p.get("key"), "code": p.get("code"),
                     "finished": _utc(p.get("finished")), "seconds": _r(p.get("seconds")),
                     "cell": r["_cell"],
-                    "result": _r({k: v for k, v in r.items()
-                                  if not k.startswith("_") and k not in SUMMARY_DROP})})
+                    "result": _r({k: v for k, v in r.items() if not k.startswith("_")
+                                  and k not in SUMMARY_DROP and v is not None})})
     return out
 
 
@@ -490,7 +490,7 @@ def toll_claims(rows: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[di
         "toll_beta", "toll", R.TOLL, "β = 1000 beats β = 0 (plain AE) on digit 8 (ablation)",
         a_rows=sel(t, tag="beta0"), b_rows=sel(t, tag="p2"), label_a="β=0", label_b="β=1000",
         scale=100, unit="AUROC points", digits=1, paper_a=p["beta0"], paper_b=p["beta1000"],
-        setting=setting, shown_in=["README"])]
+        setting=setting)]
     by = {tag: {r["seed"]: 100 * r["auroc"] for r in sel(t, tag=tag)}
           for tag in ("beta0", "p1", "p2", "pinf")}
     common = sorted(set.intersection(*(set(v) for v in by.values()))) if all(by.values()) else []
@@ -560,7 +560,7 @@ def lisae_claims(rows: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[d
         label_b="LIS-AE", paper_a=ref["table1_ae"], paper_b=ref["table1_lisae"],
         setting=(f"mnist5k one-vs-rest, normal c ∈ {{{', '.join(cls)}}}; LIS-AE quick "
                  f"preset{short} with the default negatives: {src}; AE = `ae` quick preset "
-                 f"(100 epochs); seeds {list(seeds)}"), shown_in=["Teaching · LIS-AE", "README"])
+                 f"(100 epochs); seeds {list(seeds)}"), shown_in=["Teaching · LIS-AE"])
     c2r = sel(l_, tag="2c")
     c2 = difference_claim(
         "lisae_2c", "lisae", R.LISAE, "2-class MNIST: LIS-AE beats the AE",
@@ -589,7 +589,7 @@ def geotrans_claims(rows: Sequence[dict[str, Any]], seeds: Sequence[int]) -> lis
                  f"with all 72 transformations and the paper's ⌈200/72⌉ = 3 epochs but the quick "
                  f"small CNN (WRN-10-4 costs tens of minutes per class on 2 CPU cores); OC-SVM "
                  f"(RBF, quick preset, untuned) on raw pixels; seeds {list(seeds)}"
-                 + paper_preset_evidence("grid")), shown_in=["README"])]
+                 + paper_preset_evidence("grid")))]
     intu = sel(rows, kind="intuition")
 
     def exp_rows(n: str, a: str, t: str) -> list[dict[str, Any]]:
@@ -737,7 +737,7 @@ def neutral_claims(rows: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list
         setting=(f"breast_cancer (embedded; one task), benign = normal, ODDS protocol (half the "
                  f"benign rows train, the rest and all malignant rows test); F1 at the true "
                  f"anomaly fraction (the paper's metric); NeuTraL quick preset; seeds "
-                 f"{list(seeds)}"), why=why, shown_in=["README"])
+                 f"{list(seeds)}"), why=why)
     if diag:
         c["trace"] = trace([*bc, *diag])
     au = {d: float(np.mean([r["auroc"] for r in sel(bc, detector=d)])) for d in ("neutral",
@@ -1050,7 +1050,9 @@ def build_claims(rows: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[d
         got = fn([r for r in rows if r["_group"] == g], seeds)
         out += got
     order = {c: i for i, c in enumerate(CLAIM_IDS)}
-    return sorted(out, key=lambda c: order.get(c["id"], len(order)))
+    kinds = {k: i for i, k in enumerate(RULES)}  # the report's tables, in this order
+    return sorted(out, key=lambda c: (kinds.get(c["kind"], len(kinds)),
+                                      order.get(c["id"], len(order))))
 
 
 def counts(claims: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -1117,8 +1119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         ("ad_core.benchmarks.fidelity_cells",))}
     claims = build_claims(rows, run_meta.get("seeds", seeds))
     fins = [r["_prov"]["finished"] for r in rows if (r.get("_prov") or {}).get("finished")]
+    cells_wall = sum(float((st or {}).get("seconds") or 0) for st in status.values())
+    tasks = {g: max((c.get("n_tasks") or 0 for c in claims if c["group"] == g), default=0)
+             for g in dict.fromkeys(c["group"] for c in claims)}
     meta = {"title": "Fidelity report: every paper claim the app states, rerun",
-            "command": command, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            # the command that computed the cells; a re-render from the kept cells or the
+            # committed summary says so in ``rendered_by``
+            "command": run_meta.get("command") or command,
+            "rendered_by": command if command != run_meta.get("command") else None,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "cells_wall_seconds": round(cells_wall, 1), "tasks_per_group": tasks,
             "machine": run_meta.get("machine"), "seeds": run_meta.get("seeds", seeds),
             "quick": bool(run_meta.get("quick")), "cells_command": run_meta.get("command"),
             "cells": len(rows), "cell_code": run_meta.get("cell_code"),

@@ -27,6 +27,13 @@ def _cell(v: Any) -> str:
     return str(v).replace("|", "\\|").replace("\n", " ")
 
 
+def _machine(m: Any) -> str:
+    if not isinstance(m, dict):
+        return "this machine"
+    return (f"{m.get('cpus', '?')} CPU cores ({m.get('device', 'cpu')}, torch {m.get('torch', '?')}, "
+            f"{m.get('platform', '?')})")
+
+
 def trace_line(c: dict[str, Any]) -> str:
     t = c.get("trace") or {}
     if not t.get("cells"):
@@ -53,6 +60,20 @@ def markdown(claims: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
         "key includes the fingerprint of the code it ran, so kept cells of other code are never "
         "reused; the per-cell summary (key, fingerprint, time, seconds, figures) is "
         "`fidelity_cells.json` beside this report.", ""]
+    if meta.get("rendered_by"):
+        lines += [f"Rendered from those cells by `{meta['rendered_by']}` on {meta.get('date')} "
+                  "(no training in that step).", ""]
+    if meta.get("cell_code_at_end") and meta.get("cell_code_at_end") != meta.get("cell_code"):
+        lines += [f"Note: the cells' code changed while the command ran (fingerprint "
+                  f"{meta.get('cell_code')} at the start, {meta['cell_code_at_end']} at the end: "
+                  "another edit in the working tree); each cell records the fingerprint its key "
+                  "was made with.", ""]
+    if meta.get("cells_wall_seconds"):
+        lines += [f"Wall time of the computing command: {meta['cells_wall_seconds'] / 60:.0f} min "
+                  f"on {_machine(meta.get('machine'))}.", ""]
+    if meta.get("tasks_per_group"):
+        lines += ["Tasks (the unit of every test; seeds are averaged inside a task): " + "; ".join(
+            f"{g} up to {n}" for g, n in meta["tasks_per_group"].items() if n) + ".", ""]
     sweeps = meta.get("sweeps") or {}
     if sweeps:
         lines += ["Sweeps: " + "; ".join(

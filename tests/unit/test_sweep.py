@@ -106,6 +106,28 @@ def test_a_cells_key_carries_the_code_it_ran_so_kept_cells_of_other_code_are_not
     assert S.store_path("t-code").exists()
 
 
+def test_a_cell_is_stored_under_the_code_that_actually_ran_it(runs_dir, monkeypatch):
+    """The tree changed between making the keys and running the cell (another engineer's edit):
+    the cell is stored under the fingerprint its worker read, so it is never reused as a cell
+    of the code the keys were made from."""
+    calls = {"n": 0}
+
+    def drifting(fn, cell):
+        calls["n"] += 1
+        return "before" if calls["n"] <= 2 else "after"  # 2 keys, then the cells run
+
+    monkeypatch.setattr(S, "cell_code", drifting)
+    keep = S.SweepOptions(workers=1, cpus_per_cell=1, progress=False, keep=True)
+    res = S.run_sweep([{"x": 1}, {"x": 2}], square_cell, name="t-drift", options=keep)
+    assert [p["code"] for p in res.provenance] == ["after", "after"]
+    recs = S.read_store(S.store_path("t-drift"))
+    assert {r["code"] for r in recs.values()} == {"after"}
+    assert set(recs) == {S.cell_key(square_cell, {"x": x}, "after") for x in (1, 2)}
+    monkeypatch.setattr(S, "cell_code", lambda fn, cell: "before")
+    again = S.run_sweep([{"x": 1}, {"x": 2}], square_cell, name="t-drift", options=keep)
+    assert again.resumed == 0 and again.ran == 2
+
+
 def _parse(argv: list[str]):
     import argparse
 
