@@ -31,6 +31,8 @@ from the kept cells of today's code (missing cells make their claims "not run");
 from __future__ import annotations
 
 import argparse
+import calendar
+import contextlib
 import json
 import math
 import os
@@ -240,11 +242,14 @@ def cell_summary(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         p = r.get("_prov") or {}
+        cell = r["_cell"]
         out.append({"group": r["_group"], "key": p.get("key"), "code": p.get("code"),
                     "finished": _utc(p.get("finished")), "seconds": _r(p.get("seconds")),
-                    "cell": r["_cell"],
+                    "cell": cell,
+                    # what the cell produced, less what the cell already says
                     "result": _r({k: v for k, v in r.items() if not k.startswith("_")
-                                  and k not in SUMMARY_DROP and v is not None})})
+                                  and k not in SUMMARY_DROP and v is not None
+                                  and not (k in cell and cell[k] == v)})})
     return out
 
 
@@ -253,9 +258,9 @@ def rows_from_summary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
     rows = []
     for c in records:
         fin = c.get("finished")
-        ts = time.mktime(time.strptime(fin, "%Y-%m-%d %H:%M:%S UTC")) - time.timezone \
-            if fin else None
-        rows.append({**c["result"], "_group": c["group"], "_cell": c["cell"],
+        ts = calendar.timegm(time.strptime(fin, "%Y-%m-%d %H:%M:%S UTC")) if fin else None
+        rows.append({**{k: v for k, v in c["cell"].items() if k not in ("params",)},
+                     **c["result"], "_group": c["group"], "_cell": c["cell"],
                      "_prov": {"key": c.get("key"), "code": c.get("code"), "finished": ts,
                                "seconds": c.get("seconds"), "resumed": True}})
     return rows
@@ -263,6 +268,32 @@ def rows_from_summary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
 
 def _utc(ts: float | None) -> str | None:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts)) if ts else None
+
+
+def closure_changes(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """``ad_core`` modules the cells' code depends on (the cell function's closure and the
+    detectors' modules) whose file was last modified while the cells were being computed: in a
+    shared working tree another engineer's edit can land mid-run, so a group started after it
+    ran the edited code. (Only the last modification time is known.)"""
+    from ad_core.runkey import PACKAGE_ROOT, _module_path, detector_module, module_closure
+
+    fins = [r["_prov"]["finished"] for r in rows if (r.get("_prov") or {}).get("finished")]
+    secs = [float((r.get("_prov") or {}).get("seconds") or 0) for r in rows]
+    if not fins:
+        return []
+    start, end = min(fins) - max(secs, default=0), max(fins)
+    mods = {"ad_core.benchmarks.fidelity_cells"}
+    for r in rows:
+        det = (r.get("_cell") or {}).get("detector")
+        if det:
+            with contextlib.suppress(Exception):
+                mods.add(detector_module(det))
+    out = []
+    for m in module_closure(*sorted(mods), "ad_core.tasks", "ad_core.metrics"):
+        path = _module_path(m)
+        if path is not None and start <= path.stat().st_mtime <= end:
+            out.append(f"{path.relative_to(PACKAGE_ROOT.parent)} ({_utc(path.stat().st_mtime)})")
+    return out
 
 
 def trace(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -337,7 +368,8 @@ def claim(cid: str, group: str, paper: str, text: str, kind: str, *, paper_figur
             "n_tasks": n_tasks, "n_seeds": n_seeds,
             "pvalue": None if test is None else float(test["pvalue"]),
             "statistic": None if test is None else statistic_label(test["n"], test["method"]),
-            "test": test, "verdict": verdict, "reason": reason, "setting": setting,
+            "test": None if test is None else {k: v for k, v in test.items() if k != "tasks"},
+            "verdict": verdict, "reason": reason, "setting": setting,
             "shown_in": list(shown_in), "trace": trace(rows)}
 
 
@@ -1139,11 +1171,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "wall_seconds": round(time.time() - t0, 1), "sweeps": status,
             "counts": counts(claims), "rules": {k: v[1] for k, v in RULES.items()},
             "augmentation_summary": augmentation_summary(rows),
+            "closure_modified_during_run": closure_changes(rows),
             "load_average_at_end": os.getloadavg()[0]}
-    if not args.from_summary:
-        (out_dir / f"{args.name}_cells.json").write_text(json.dumps(
-            {"meta": run_meta, "cells": cell_summary(rows)}, separators=(",", ":"),
-            default=str) + "\n")
+    # (re)written from the rows: a re-render from the summary keeps its cells and meta and only
+    # re-serialises them in the current compact form
+    (out_dir / f"{args.name}_cells.json").write_text(json.dumps(
+        {"meta": run_meta, "cells": cell_summary(rows)}, separators=(",", ":"),
+        default=str) + "\n")
     jp, mp = write_results(args.name, claims, meta, markdown(claims, meta), out_dir)
     c = meta["counts"]
     print(f"{c['claims']} claims: {c['reproduced']} reproduced, {c['direction only']} direction "

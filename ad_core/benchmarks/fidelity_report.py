@@ -68,6 +68,12 @@ def markdown(claims: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
                   f"{meta.get('cell_code')} at the start, {meta['cell_code_at_end']} at the end: "
                   "another edit in the working tree); each cell records the fingerprint its key "
                   "was made with.", ""]
+    if meta.get("closure_modified_during_run"):
+        lines += ["Code edited while the cells were computed (files of the cells' code whose "
+                  "last change falls inside the run, in this shared working tree): "
+                  + ", ".join(meta["closure_modified_during_run"]) + ". A cell's recorded "
+                  "fingerprint is that of the tree when its group's keys were made; groups whose "
+                  "worker processes started after such an edit ran the edited file.", ""]
     if meta.get("cells_wall_seconds"):
         lines += [f"Wall time of the computing command: {meta['cells_wall_seconds'] / 60:.0f} min "
                   f"on {_machine(meta.get('machine'))}.", ""]
