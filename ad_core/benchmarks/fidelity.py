@@ -253,6 +253,35 @@ def cell_summary(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def rows_from_stores(cells: dict[str, list[dict[str, Any]]], quick: bool = False
+                     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows from the named sweeps' stores as they are (``runs/sweeps/fidelity_<group>.jsonl``),
+    for a run that was stopped before it wrote its summary: the latest finished record of each
+    cell of the grid, whatever code fingerprint it carries (its own fingerprint, finish time
+    and seconds are kept and shown). Nothing is computed."""
+    from ad_core.runkey import canonical
+    from ad_core.sweep import read_store, store_path
+
+    rows: list[dict[str, Any]] = []
+    status: dict[str, Any] = {}
+    for gname in GROUP_ORDER:
+        want = {canonical(c): c for c in cells.get(gname) or []}
+        best: dict[str, dict[str, Any]] = {}
+        for rec in read_store(store_path(f"fidelity_{gname}" + ("_quick" if quick else ""))
+                              ).values():
+            k = canonical(rec.get("cell"))
+            if k in want and rec.get("finished", 0) >= best.get(k, {}).get("finished", 0):
+                best[k] = rec
+        for k, rec in best.items():
+            rows.append({**rec["result"], "_group": gname, "_cell": want[k],
+                         "_prov": {"key": rec.get("key"), "code": rec.get("code"),
+                                   "finished": rec.get("finished"),
+                                   "seconds": rec.get("seconds"), "resumed": True}})
+        status[gname] = {"cells": len(want), "done": len(best), "resumed": len(best), "ran": 0,
+                         "skipped": len(want) - len(best)}
+    return rows, status
+
+
 def rows_from_summary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows (as :func:`run_groups` returns them) from a committed cell summary."""
     rows = []
@@ -1116,6 +1145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="compute nothing: render from the kept cells of today's code")
     ap.add_argument("--from-summary", action="store_true",
                     help="re-render from the committed docs/results/<name>_cells.json")
+    ap.add_argument("--from-stores", default=None, metavar="COMMAND",
+                    help="render from the sweep stores as they are (a run stopped before it "
+                         "wrote its summary); COMMAND = the command that computed them")
     ap.add_argument("--name", default="fidelity", help="output file stem under docs/results/")
     ap.add_argument("--out", default=None, help="output folder (default docs/results)")
     add_engine_args(ap)
@@ -1138,6 +1170,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = rows_from_summary(stored["cells"])
         run_meta = stored["meta"]
         status = run_meta.get("sweeps", {})
+    elif args.from_stores:
+        rows, status = rows_from_stores(grid(seeds, args.quick), args.quick)
+        run_meta = {"command": args.from_stores, "seeds": seeds, "quick": bool(args.quick),
+                    "machine": machine_info(), "sweeps": status, "stopped": True,
+                    "cell_code": ", ".join(sorted({(r["_prov"] or {}).get("code") or "?"
+                                                   for r in rows}))}
     else:
         cells = grid(seeds, args.quick)
         rows, status = run_groups(cells, workers=args.workers, quick=args.quick,
