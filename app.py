@@ -32,9 +32,9 @@ from ad_core.errors import UserError  # noqa: E402
 from ui.common import (  # noqa: E402
     current_run_id,
     data_choice,
-    fmt_seconds,
     guarded,
     owner,
+    queue_text,
     report_bug,
     set_current_run,
 )
@@ -85,6 +85,10 @@ def restore_from_url() -> None:
     ids = st.query_params.get_all("job")
     if ids:
         st.session_state["jobs"] = services.adopt_jobs(ids, owner())
+        # a reload while waiting for a job (no run chosen yet): keep waiting for it
+        waiting = [s for s in services.list_jobs(owner(), active_only=True)]
+        if waiting and not st.session_state.get("run_id"):
+            st.session_state["await_job"] = waiting[-1].job_id
     # jobs that had already finished before the reload do not take over the URL's run
     st.session_state["_followed"] = {s.job_id for s in services.list_jobs(owner())
                                      if not s.active}
@@ -120,7 +124,8 @@ def sidebar_runs() -> None:
     """The current-run selector over every saved run."""
     runs = services.runs()
     ids = [""] + [r.run_id for r in runs]
-    titles = {r.run_id: f"{r.config.get('detector')} · {r.config.get('dataset')} "
+    titles = {r.run_id: f"{r.config.get('detector')} · "
+                        f"{services.dataset_display_name(str(r.config.get('dataset')))} "
                         f"{'+'.join(map(str, r.config.get('normal', [])))} · "
                         f"AUROC {r.metrics.get('auroc', float('nan')):.3f}" for r in runs}
     cur = current_run_id()
@@ -142,27 +147,28 @@ def sidebar_runs() -> None:
 
 
 def sidebar_jobs() -> None:
-    """This session's running and queued jobs, refreshed every 2 s while any is active."""
+    """This session's running and queued jobs (place in the queue, progress), refreshed every
+    2 s while any is active; jobs a server restart interrupted; a journal that could not be read."""
+    if problem := services.journal_problem():
+        st.warning(problem, icon=":material/warning:")
     active = services.list_jobs(owner(), active_only=True)
 
     @st.fragment(run_every=2.0 if active else None)
     @guarded("the list of training jobs")
     def _jobs() -> None:
-        snaps = services.list_jobs(owner(), active_only=True)
-        if not snaps:
+        snaps = services.list_jobs(owner())
+        live = [s for s in snaps if s.active]
+        lost = [s for s in snaps if s.status == services.INTERRUPTED]
+        if lost:
+            st.warning(f"{len(lost)} job(s) were interrupted by a server restart. Submit them "
+                       "again on **Train**.", icon=":material/restart_alt:")
+        if not live:
             st.caption("No training running. Start one on **Train** or **Home**.")
-            # Something just finished: refresh the run selector too, unless Home's quick-start
-            # progress is about to open the new run itself (two app reruns racing each other
-            # left the Scores page blank in a concurrent-sessions test).
-            home_opens_it = (st.session_state.get("quickstart_job")
-                             and st.session_state.get("_page") == "home")
-            if active and not home_opens_it:
+            if active:  # something just finished: refresh the run selector (same page)
                 st.rerun(scope="app")
             return
-        for s in snaps:
-            text = (f"{s.spec.detector} · {s.status}" +
-                    (f" · {s.step}/{s.total} · ETA {fmt_seconds(s.eta)}" if s.total else ""))
-            st.progress(s.fraction, text=text)
+        for s in live:
+            st.progress(s.fraction, text=f"{s.spec.detector} · {queue_text(s)}")
 
     _jobs()
 

@@ -20,6 +20,7 @@ from ad_core.data import load_dataset
 from ad_core.detectors import make_detector
 from ad_core.detectors.base import Detector
 from ad_core.errors import BadParameterError
+from ad_core.runkey import array_fingerprint, content_key, key_parts, method_fingerprint
 from ad_core.runs import new_run_id, save_run
 from ad_core.tasks import build_task, resolve_negatives
 
@@ -125,6 +126,55 @@ def build_detector(spec: ExperimentSpec) -> Detector:
     return det
 
 
+#: dataset key → (fingerprint of its inputs and labels, input shape), per process
+_DATA_FACTS: dict[str, tuple[str, tuple[int, ...]]] = {}
+
+
+def _data_key(spec: ExperimentSpec) -> str:
+    return f"{spec.dataset}|{sorted(spec.dataset_options.items())!r}"
+
+
+def _data_facts(spec: ExperimentSpec) -> tuple[str, tuple[int, ...]]:
+    key = _data_key(spec)
+    if key not in _DATA_FACTS:
+        ds = load_dataset(spec.dataset, **spec.dataset_options)
+        _DATA_FACTS[key] = (array_fingerprint(ds.x, ds.y),
+                            tuple(int(s) for s in ds.x.shape[1:]))
+    return _DATA_FACTS[key]
+
+
+def data_fingerprint(spec: ExperimentSpec) -> str:
+    """A fingerprint of the spec's dataset as loaded (inputs and labels), cached per process
+    (loaded datasets are immutable and cached too)."""
+    return _data_facts(spec)[0]
+
+
+def remember_data(dataset: str, fingerprint: str, input_shape: tuple[int, ...]) -> None:
+    """Take the fingerprint and input shape of ``dataset`` (default options) from a process that
+    loaded it (the app's training process), so keying a job here need not load it again."""
+    _DATA_FACTS.setdefault(_data_key(ExperimentSpec(dataset, [], "")),
+                           (fingerprint, tuple(input_shape)))
+
+
+def run_key(spec: ExperimentSpec) -> tuple[str, dict[str, Any]]:
+    """The content key of the run ``spec`` would make, and the parts it hashes: the dataset and
+    a fingerprint of its data, the task and its classes, the detector, its fully resolved
+    parameters (preset overlaid with the user's values, for this dataset's input shape), the
+    seed, and the fingerprint of the method's code (:mod:`ad_core.runkey`). Two specs with the
+    same key train the same model; what only changes the saved artefacts (``explain_n``,
+    ``embed_n``) is part of the key too, so a reused run shows what was asked for."""
+    fingerprint, shape = data_fingerprint(spec), _data_facts(spec)[1]
+    det = build_detector(spec)
+    params = det.resolve_params(spec.dataset, shape)
+    parts = key_parts(dataset=spec.dataset, data_fingerprint=fingerprint,
+                      task=spec.task, normal=spec.normal,
+                      task_options={**spec.task_options, "dataset_options": spec.dataset_options},
+                      detector=spec.detector, params=params, seed=spec.seed,
+                      code=method_fingerprint(spec.detector),
+                      extra={"explain_n": spec.explain_n, "embed_n": spec.embed_n})
+    return content_key(parts), parts
+
+
 def run_experiment(spec: ExperimentSpec, monitor: TrainingMonitor | None = None, *,
                    save: bool = True, root: Any = None, run_id: str | None = None,
                    artifacts: bool = True) -> ExperimentResult:
@@ -151,7 +201,9 @@ def run_experiment(spec: ExperimentSpec, monitor: TrainingMonitor | None = None,
     rid = None
     if save:
         rid = run_id or new_run_id(spec.detector)
-        config = {**asdict(spec), "run_id": rid, "created": t_start, "finished": time.time(),
+        key, parts = run_key(spec)
+        config = {**asdict(spec), "run_id": rid, "run_key": key, "key_parts": parts,
+                  "created": t_start, "finished": time.time(),
                   "params_resolved": det.params_, "task_description": task.description,
                   "task_spec": task.spec(), "modality": task.modality,
                   "class_names": list(task.class_names),

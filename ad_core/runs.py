@@ -29,18 +29,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ad_core.contracts import Explanation, FitReport, jsonable
-from ad_core.data.base import REPO_ROOT
+from ad_core.data.base import runs_root
 from ad_core.errors import UnknownNameError, UserError
 
 if TYPE_CHECKING:
     from ad_core.detectors.base import Detector
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
-
-
-def runs_root() -> Path:
-    """Folder holding the runs: ``$ANOMALY_LAB_RUNS`` or ``<repo>/runs``."""
-    return Path(os.environ.get("ANOMALY_LAB_RUNS", REPO_ROOT / "runs")).expanduser()
 
 
 def new_run_id(detector: str) -> str:
@@ -107,7 +102,41 @@ def save_run(run_id: str, *, config: dict, metrics: dict, detector: Detector | N
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    key = config.get("run_key")
+    if key and config.get("status") == "done":
+        _write_key_index(root, str(key), run_id)
     return final
+
+
+KEY_INDEX = ".keys"
+_KEY_RE = re.compile(r"^[0-9a-f]{8,64}$")
+
+
+def _write_key_index(root: Path, key: str, run_id: str) -> None:
+    """Point ``key`` at ``run_id`` (the newest finished run of that key wins); atomic."""
+    if not _KEY_RE.match(key):
+        return
+    d = root / KEY_INDEX
+    d.mkdir(exist_ok=True)
+    tmp = d / f".{key}.{secrets.token_hex(3)}"
+    tmp.write_text(run_id)
+    os.replace(tmp, d / key)
+
+
+def find_run(key: str, root: Path | None = None) -> Run | None:
+    """The finished run whose content key is ``key`` (:func:`ad_core.experiment.run_key`), or
+    ``None``. The index entry is checked against the run's own config, so a deleted or
+    mismatching run is never returned."""
+    root = Path(root) if root is not None else runs_root()
+    if not key or not _KEY_RE.match(key):
+        return None
+    try:
+        run_id = (root / KEY_INDEX / key).read_text().strip()
+        run = load_run(run_id, root)
+        ok = run.config.get("run_key") == key and run.config.get("status") == "done"
+    except (OSError, ValueError, UserError):
+        return None
+    return run if ok else None
 
 
 @dataclass
@@ -180,7 +209,9 @@ class Run:
     @property
     def title(self) -> str:
         c = self.config
-        return (f"{c.get('detector')} on {c.get('dataset')} "
+        from ad_core.data.user import dataset_display_name
+
+        return (f"{c.get('detector')} on {dataset_display_name(str(c.get('dataset')))} "
                 f"(normal {'+'.join(map(str, c.get('normal', [])))}, {c.get('task')}) · {self.run_id}")
 
     def cache_path(self, name: str) -> Path:

@@ -27,17 +27,18 @@ from ad_core import metrics as M
 from ad_core.contracts import Explanation, FitReport, ParamSpec, Task
 from ad_core.data import data_root, dataset_info, list_datasets, load_dataset
 from ad_core.data.base import REPO_ROOT, Dataset
+from ad_core.data.user import dataset_display_name
 from ad_core.detectors import available_detectors, get_detector_class, make_detector
 from ad_core.detectors.base import Detector
 from ad_core.errors import BadDataError, UnknownNameError, UserError, did_you_mean
 from ad_core.experiment import ExperimentSpec
-from ad_core.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobSnapshot
+from ad_core.jobs import CANCELLED, DONE, FAILED, INTERRUPTED, QUEUED, RUNNING, JobSnapshot
 from ad_core.reference import Reference, references_for
 from ad_core.runs import Run, delete_run, list_runs, load_run
 from ad_core.tasks import TASK_KINDS, TESTBED_GENERATORS, build_task
 
-__all__ = ["CANCELLED", "DONE", "FAILED", "QUEUED", "RUNNING", "TASK_KINDS", "TESTBED_GENERATORS",
-           "Explanation", "FitReport", "JobSnapshot", "ParamSpec", "Reference", "Run",
+__all__ = ["CANCELLED", "DONE", "FAILED", "INTERRUPTED", "QUEUED", "RUNNING", "TASK_KINDS",
+           "TESTBED_GENERATORS", "Explanation", "FitReport", "JobSnapshot", "ParamSpec", "Reference", "Run",
            "references_for"]
 
 RESULTS_DIR = REPO_ROOT / "docs" / "results"
@@ -298,13 +299,33 @@ def limit_server_threads() -> None:
 
 def warm_up() -> None:
     """Start a server's background helpers once, without waiting: the training process (torch
-    imported, the quick-start data loaded) now; the projection worker compiling UMAP and this
-    process's copy of the quick-start data once training is idle (:func:`_when_training_idle`)."""
+    imported, the quick-start data loaded) and the quick start's content key (this process's
+    copy of its data and fingerprint: a first click waited 4.4 s for it on a cold, loaded
+    server) now; the projection worker compiling UMAP once training is idle
+    (:func:`_when_training_idle`)."""
     jobs.get_manager().prestart()
+    _key_quickstart_once()
     if _deferred_done:
         embed.warm_up()  # idempotent; retries a failed warm-up at most once a minute
     else:
-        _when_training_idle(embed.warm_up, _preload_quickstart_data)
+        _when_training_idle(embed.warm_up)
+
+
+_keyed_quickstart = False
+
+
+def _key_quickstart_once() -> None:
+    """Compute the quick start's content key in a background thread, once per server."""
+    global _keyed_quickstart
+    if _keyed_quickstart:
+        return
+    _keyed_quickstart = True
+
+    def key() -> None:
+        with contextlib.suppress(Exception):  # the job's own keying reports any real problem
+            jobs.get_manager().key_of(quickstart_spec())
+
+    threading.Thread(target=key, name="quick-start-key", daemon=True).start()
 
 
 #: Seconds between checks of whether the background warm-ups may start.
@@ -348,12 +369,6 @@ def _when_training_idle(*tasks: Any) -> None:
     threading.Thread(target=wait_then_run, name="warm-up-when-idle", daemon=True).start()
 
 
-def _preload_quickstart_data() -> None:
-    """Load the quick start's dataset in this process too (the Data page and the run pages read
-    it; its first load is a few seconds). Runs in :func:`_when_training_idle`'s thread."""
-    load_dataset(QUICKSTART_DATASET)
-
-
 # --------------------------------------------------------------------------- jobs
 def quickstart_spec() -> ExperimentSpec:
     """Quick start: Toll's quick preset on mnist5k normal 8 (else DAE, else Isolation Forest).
@@ -369,20 +384,35 @@ def quickstart_spec() -> ExperimentSpec:
                           preset=preset)
 
 
-def start_training(spec: ExperimentSpec, owner: str, label: str | None = None) -> str:
-    """Queue a training job for ``owner``; returns the job id (checks names before queueing)."""
+def start_training(spec: ExperimentSpec, owner: str, label: str | None = None, *,
+                   reuse: bool = True) -> str:
+    """Queue a training job for ``owner``; returns the job id (checks names before queueing).
+
+    ``reuse=True`` (the app's default): an experiment whose run already exists opens that run,
+    one that is queued or running is joined; ``reuse=False`` (*Train again*) trains afresh."""
     make_detector(spec.detector, spec.preset, **spec.params)  # unknown names → clear error now
     if spec.task not in TASK_KINDS:
         raise UnknownNameError(f"Unknown task {spec.task!r}. {did_you_mean(spec.task, TASK_KINDS)}")
     if not spec.dataset.startswith(("csv:", "images:")):
         dataset_info(spec.dataset)
-    return jobs.get_manager().submit(spec, owner, label)
+    return jobs.get_manager().submit(spec, owner, label, reuse=reuse)
 
 
 def start_quickstart(owner: str) -> str:
-    """Queue the quick-start training for ``owner``; returns the job id."""
+    """Queue (or join, or reopen) the quick-start training for ``owner``; returns the job id."""
     spec = quickstart_spec()
     return start_training(spec, owner, label=f"Quick start: {jobs.describe_spec(spec)}")
+
+
+def train_again(job_id: str, owner: str) -> str:
+    """Train the experiment of one of ``owner``'s jobs afresh (no reuse, no joining)."""
+    s = jobs.get_manager().snapshot(job_id, owner)
+    return start_training(s.spec, owner, s.label, reuse=False)
+
+
+def resubmit_job(job_id: str, owner: str) -> str:
+    """Submit an interrupted job of ``owner`` again (joining or reusing where it can)."""
+    return jobs.get_manager().resubmit(job_id, owner)
 
 
 def list_jobs(owner: str, active_only: bool = False) -> list[JobSnapshot]:
@@ -396,7 +426,8 @@ def job(job_id: str, owner: str) -> JobSnapshot:
 
 
 def cancel_job(job_id: str, owner: str) -> JobSnapshot:
-    """Stop one of ``owner``'s jobs (queued: dropped; running: stops at the next step)."""
+    """Stop one of ``owner``'s jobs (queued: dropped; running: stops at the next step; shared
+    with other sessions: only this session leaves it)."""
     return jobs.get_manager().cancel(job_id, owner)
 
 
@@ -412,8 +443,18 @@ def adopt_jobs(job_ids: list[str], owner: str) -> list[str]:
 
 
 def queue_position(job_id: str) -> int | None:
-    """Place of a queued job in the shared queue (0 = next)."""
+    """Place of a queued job in the shared serving order (0 = next)."""
     return jobs.get_manager().queue_position(job_id)
+
+
+def queue_info(job_id: str) -> jobs.QueueInfo | None:
+    """Place, queue length and estimated wait of a queued job (``None`` if not queued)."""
+    return jobs.get_manager().queue_info(job_id)
+
+
+def journal_problem() -> str:
+    """A sentence when the job journal of the previous server could not be read, else ""."""
+    return jobs.get_manager().journal_problem
 
 
 # --------------------------------------------------------------------------- runs
@@ -436,7 +477,8 @@ def run_row(r: Run) -> dict[str, Any]:
     """One row of the runs table: what was trained on what, and how well."""
     c, m = r.config, r.metrics
     return {"run": r.run_id, "detector": c.get("detector"), "preset": c.get("preset"),
-            "dataset": c.get("dataset"), "normal": "+".join(map(str, c.get("normal", []))),
+            "dataset": dataset_display_name(str(c.get("dataset"))),
+            "normal": "+".join(map(str, c.get("normal", []))),
             "task": c.get("task"), "seed": c.get("seed"), "status": c.get("status", "done"),
             "AUROC": m.get("auroc"), "AUPR": m.get("aupr"), "F1": m.get("f1"),
             "fit s": m.get("fit_seconds"), "score s": m.get("score_seconds"),

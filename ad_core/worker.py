@@ -100,7 +100,7 @@ def _warm_torch() -> None:
 
 
 def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...],
-          ready: Any = None) -> None:
+          ready: Any = None, info: Any = None) -> None:
     """The training process's main loop (the target of the spawned process)."""
     exit_with_parent()
     import torch
@@ -109,11 +109,16 @@ def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...],
     _warm_torch()
     from ad_core.data import load_dataset
     from ad_core.errors import TrainingCancelledError, UserError
-    from ad_core.experiment import run_experiment
+    from ad_core.experiment import ExperimentSpec, data_fingerprint, run_experiment
 
+    known: dict[str, tuple[str, tuple[int, ...]]] = {}
     for name in preload:
         with contextlib.suppress(UserError):
-            load_dataset(name)
+            ds = load_dataset(name)
+            known[name] = (data_fingerprint(ExperimentSpec(name, [], "")),
+                           tuple(int(s) for s in ds.x.shape[1:]))
+    if info is not None:
+        info.put(known)  # the server keys jobs on these data without loading them itself
     if ready is not None:
         ready.set()
     conn.send(("ready",))
@@ -148,11 +153,14 @@ class TrainingProcess:
         self.cancel = ctx.Event()
         #: Set by the process once torch is imported and the preload data are loaded.
         self.ready_event = ctx.Event()
+        #: Receives once ``{dataset: (data fingerprint, input shape)}`` of the preloaded data.
+        self.data_info = ctx.SimpleQueue()
         self.threads = threads or training_threads()
+        self.preload = tuple(preload)
         self.started = time.time()
         self.ready = False
         self.process = ctx.Process(target=serve, args=(child, self.cancel, self.threads, preload,
-                                                        self.ready_event),
+                                                        self.ready_event, self.data_info),
                                    name="anomaly-lab-training", daemon=True)
         self.process.start()
         child.close()

@@ -5,14 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ad_core import services
-from ui.common import (
-    fmt_seconds,
-    guarded,
-    owner,
-    set_current_run,
-    user_errors,
-    watch_job,
-)
+from ui.common import open_job, owner, user_errors
 
 st.title("Anomaly Lab")
 st.markdown(
@@ -34,42 +27,9 @@ with right:
                         key="quickstart", width="stretch")
 if clicked:
     with user_errors():
-        jid = services.start_quickstart(owner())
-        watch_job(jid)
-        st.session_state["quickstart_job"] = jid
-        st.rerun()  # the sidebar (drawn before this page) now lists the job
-
-qs = st.session_state.get("quickstart_job")
-if qs:
-    @st.fragment(run_every=0.5)
-    @guarded("the quick-start progress")
-    def quickstart_progress() -> None:
-        try:
-            s = services.job(qs, owner())
-        except Exception:
-            st.session_state.pop("quickstart_job", None)
-            return
-        if s.status == services.DONE and s.saved:
-            st.session_state.pop("quickstart_job", None)
-            set_current_run(s.run_id)
-            target = "pages/scores.py"
-            st.session_state["goto"] = target
-            st.rerun(scope="app")
-        elif s.status in (services.FAILED, services.CANCELLED):
-            st.error(f"Quick start did not finish: {s.error}")
-            if st.button("Dismiss", key="qs-dismiss"):
-                st.session_state.pop("quickstart_job", None)
-                st.rerun(scope="app")
-        else:
-            pos = services.queue_position(qs)
-            label = (f"Waiting in the queue (position {pos + 1})…" if s.status == services.QUEUED
-                     else f"Training {s.spec.detector}: step {s.step}/{s.total or '?'} · "
-                          f"{fmt_seconds(s.elapsed)} elapsed · ETA {fmt_seconds(s.eta)}")
-            st.progress(s.fraction, text=label)
-            st.caption("You can switch pages; the training keeps running. The results open by "
-                       "themselves when it is done.")
-
-    quickstart_progress()
+        # the click's own script run switches to the Scores page, which shows the job's
+        # progress and then its charts (or opens the run at once if it already exists)
+        open_job(services.start_quickstart(owner()))
 
 st.divider()
 st.subheader("How to use it")

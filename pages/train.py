@@ -1,9 +1,10 @@
 """Train: pick detectors and presets or hyperparameters, start background jobs, watch them, manage
-finished runs. Training itself runs in :mod:`ad_core.jobs` (one worker thread, FIFO), never in
-this script, so it survives page switches and reloads (``?job=<id>`` in the URL)."""
+finished runs. Training itself runs in :mod:`ad_core.jobs` (a fair queue shared by all sessions),
+never in this script, so it survives page switches and reloads (``?job=<id>`` in the URL)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import streamlit as st
@@ -19,6 +20,7 @@ from ui.common import (
     fmt_seconds,
     guarded,
     owner,
+    queue_text,
     set_current_run,
     unwatch_job,
     user_errors,
@@ -30,7 +32,7 @@ choice = data_choice()
 st.markdown(f"**Task:** {choice.describe()} — change it on the **Data** page.")
 
 try:
-    modality = services.load(choice.dataset).modality
+    modality = services.load(choice.dataset, owner()).modality
 except Exception as e:  # dataset vanished (e.g. an upload from another session)
     st.warning(f"The chosen dataset cannot be loaded ({e}). Pick another one on the Data page.")
     st.stop()
@@ -42,8 +44,8 @@ if "train_detectors" not in st.session_state:
 st.session_state["train_detectors"] = [d for d in st.session_state["train_detectors"] if d in dets]
 chosen = st.multiselect("Detectors", list(dets), key="train_detectors",
                         format_func=lambda n: f"{dets[n].title or n} ({n})",
-                        help=f"Detectors that work on {modality} data. Several are trained one "
-                             "after another (one at a time, in order).")
+                        help=f"Detectors that work on {modality} data. Jobs wait in one queue "
+                             "shared with every session of this server; sessions take turns.")
 
 
 def param_widget(det: str, preset: str, p: services.ParamSpec, value: Any) -> Any:
@@ -111,7 +113,9 @@ if start:
             params = services.changed_params(det, preset, custom, choice.dataset)
             jid = services.start_training(choice.spec(det, preset, params), owner())
             watch_job(jid)
-        st.session_state["train_toast"] = f"Queued {len(settings)} training job(s)."
+        st.session_state["train_toast"] = (
+            f"Submitted {len(settings)} training job(s): an experiment that already ran opens "
+            "its run, one another session is training is shared.")
         st.rerun()  # the sidebar (drawn before this page) now lists the new jobs
 if msg := st.session_state.pop("train_toast", None):
     st.toast(msg, icon=":material/schedule:")
@@ -129,7 +133,8 @@ def _open(run_id: str) -> None:
 @st.fragment(run_every=1.0 if any_active else None)
 @guarded("the training jobs panel")
 def jobs_panel() -> None:
-    """Every job of this session with live progress, ETA, loss curve, Stop/Open buttons."""
+    """Every job of this session: place in the shared queue with an ETA, live progress and loss
+    curve, Stop / Open / Train again / Submit again / Remove buttons."""
     snaps = services.list_jobs(owner())
     if any_active and not any(s.active for s in snaps):
         st.rerun(scope="app")  # all finished: refresh the runs list and stop polling
@@ -141,8 +146,12 @@ def jobs_panel() -> None:
         with st.container(border=True):
             head, btn = st.columns([5, 1], vertical_alignment="center")
             icon = {services.DONE: "✅", services.FAILED: "❌", services.CANCELLED: "⏹️",
-                    services.RUNNING: "⏳", services.QUEUED: "🕒"}[s.status]
-            head.markdown(f"{icon} **{s.label}** — {s.status}")
+                    services.RUNNING: "⏳", services.QUEUED: "🕒",
+                    services.INTERRUPTED: "⚠️"}.get(s.status, "•")
+            status = ("opened the existing run" if s.reused else
+                      "interrupted by a restart" if s.status == services.INTERRUPTED else
+                      s.status)
+            head.markdown(f"{icon} **{s.label}** — {status}")
             if s.active:
                 if btn.button("Stop", key=f"stop-{s.job_id}", icon=":material/stop:"):
                     with user_errors():
@@ -152,25 +161,39 @@ def jobs_panel() -> None:
                 if btn.button("Open", key=f"open-{s.job_id}", icon=":material/visibility:"):
                     _open(s.run_id)
                     st.rerun(scope="app")
+            elif s.status == services.INTERRUPTED:
+                if btn.button("Submit again", key=f"again-{s.job_id}", icon=":material/replay:",
+                              help="Queue this experiment again (it was lost in a restart)."):
+                    with user_errors():
+                        watch_job(services.resubmit_job(s.job_id, owner()))
+                        services.forget_job(s.job_id, owner())
+                        unwatch_job(s.job_id)
+                        st.rerun(scope="app")
             else:
                 if btn.button("Remove", key=f"rm-{s.job_id}"):
                     services.forget_job(s.job_id, owner())
                     unwatch_job(s.job_id)
                     st.rerun(scope="app")
-            if s.status == services.QUEUED:
-                pos = services.queue_position(s.job_id)
-                st.progress(0.0, text=f"Waiting in the queue (position "
-                                      f"{(pos or 0) + 1}); one job trains at a time.")
-            elif s.status == services.RUNNING:
-                phase = f" (phase {s.phase})" if s.phase > 1 else ""
-                st.progress(s.fraction, text=f"step {s.step}/{s.total or '?'}{phase} · "
-                                             f"{fmt_seconds(s.elapsed)} elapsed · "
-                                             f"ETA {fmt_seconds(s.eta)}")
+            if s.active:
+                if s.joined:
+                    st.caption("Another browser session asked for the same experiment first: "
+                               "this job is shared, it trains once.")
+                st.progress(s.fraction, text=queue_text(s))
+            elif s.reused:
+                when = time.strftime("%H:%M", time.localtime(s.reused_created or s.finished))
+                msg = (f"AUROC {s.result['auroc']:.3f} · " if "auroc" in s.result else "")
+                st.caption(f"{msg}already trained at {when} (run `{s.run_id}`): opened instead "
+                           "of training it again.")
+                if st.button("Train again", key=f"retrain-{s.job_id}", icon=":material/refresh:",
+                             help="Train this experiment afresh (a new run)."):
+                    with user_errors():
+                        watch_job(services.train_again(s.job_id, owner()))
+                        st.rerun(scope="app")
             else:
                 msg = (f"AUROC {s.result['auroc']:.3f} · " if "auroc" in s.result else "")
                 st.caption(f"{msg}{fmt_seconds(s.elapsed)} · run `{s.run_id}`"
-                           + (f" · {s.error}" if s.error else ""))
-                if s.status == services.FAILED:
+                           + (f" · {s.error}" if s.error and s.status != services.FAILED else ""))
+                if s.status in (services.FAILED, services.INTERRUPTED):
                     st.error(s.error)
             if len(s.losses) > 1:
                 st.plotly_chart(loss_curve(s.steps, s.losses,

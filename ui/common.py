@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -47,14 +48,137 @@ def current_run() -> Run | None:
 
 
 def require_run(what: str = "this view") -> Run:
-    """The current run, or an empty state telling the user what to do next (then stops)."""
+    """The current run, or an empty state telling the user what to do next (then stops).
+
+    While this session waits for a job it started from a button (Quick start, Train again), the
+    page shows that job's live progress instead and opens its run when it is saved."""
+    awaited_job_view()
     run = current_run()
+    if run is not None:
+        run_notice(run)
     if run is None:
         st.info(f"No run selected yet, so there is nothing to show in {what}. Train one on the "
                 "**Train** page (or press **Quick start** on **Home**), or pick a finished run in "
                 "the sidebar.")
         st.stop()
     return run
+
+
+# --------------------------------------------------------------------------- waiting for a job
+#: The "look inside" page a job opens on when this session waits for it.
+RESULTS_PAGE = "pages/scores.py"
+
+
+def open_job(job_id: str, page: str | None = RESULTS_PAGE) -> None:
+    """Wait for ``job_id`` on ``page`` (default the Scores page): it shows the job's progress and
+    then its run. Called from a button's script run, so the page switch is a plain navigation —
+    never from a polling fragment, whose timers may still fire after the switch."""
+    watch_job(job_id)
+    st.session_state["await_job"] = job_id
+    if page is None:
+        st.rerun()
+    st.switch_page(page, query_params={"job": watched_jobs()})
+
+
+def _clock(t: float | None) -> str:
+    return time.strftime("%H:%M", time.localtime(t)) if t else "earlier"
+
+
+def _open_finished(s: Any) -> None:
+    """Make the awaited job's run current and leave a note saying how it was obtained."""
+    st.session_state.pop("await_job", None)
+    set_current_run(s.run_id)
+    if s.reused:
+        text = (f"This experiment was already trained at {_clock(s.reused_created)} — opened "
+                "that run instead of training it again. Press **Train again** for a fresh run.")
+    elif s.joined or s.n_owners > 1:
+        text = (f"Trained once for the {s.n_owners} browser sessions that asked for this "
+                "experiment at the same time.")
+    else:
+        return
+    st.session_state["run_notice"] = {"run_id": s.run_id, "job_id": s.job_id, "text": text,
+                                      "reused": bool(s.reused)}
+
+
+def queue_text(s: Any) -> str:
+    """One line on where a job stands: its place in the queue with an ETA, or its progress."""
+    if s.status == services.QUEUED:
+        if s.keying:
+            return "Preparing: checking whether this experiment already ran or is training…"
+        info = services.queue_info(s.job_id)
+        if info is None:
+            return "Starting…"
+        eta = ("" if info.wait_s is None else
+               f" · starts in about {fmt_seconds(info.wait_s)} (from measured durations)")
+        shared = f" · shared by {s.n_owners} sessions" if s.n_owners > 1 else ""
+        return f"Waiting in the queue: position {info.position + 1} of {info.queued}{eta}{shared}"
+    phase = f" (phase {s.phase})" if s.phase > 1 else ""
+    shared = f" · shared by {s.n_owners} sessions" if s.n_owners > 1 else ""
+    return (f"Training {s.spec.detector}: step {s.step}/{s.total or '?'}{phase} · "
+            f"{fmt_seconds(s.elapsed)} elapsed · ETA {fmt_seconds(s.eta)}{shared}")
+
+
+def awaited_job_view() -> None:
+    """If this session waits for a job: its live progress (then the page stops), or — once it
+    finished — its run becomes the current run and the page goes on to draw it."""
+    jid = st.session_state.get("await_job")
+    if not jid:
+        return
+    try:
+        s = services.job(jid, owner())
+    except UserError:
+        st.session_state.pop("await_job", None)
+        return
+    if s.status == services.DONE and s.saved:
+        _open_finished(s)
+        return
+    if not s.active:
+        st.session_state.pop("await_job", None)
+        st.error(f"The training did not finish: {s.error or s.status}")
+        return
+    st.subheader(s.label)
+
+    @st.fragment(run_every=0.5)
+    @guarded("the training progress")
+    def progress() -> None:
+        snap = services.job(jid, owner())
+        if not snap.active:
+            st.rerun(scope="app")  # same page: draw the run (or the error) in a full run
+        if snap.joined:
+            st.info("Another browser session started this same experiment; you joined it and "
+                    "will see the same run.", icon=":material/group:")
+        st.progress(snap.fraction, text=queue_text(snap))
+        if len(snap.losses) > 1:
+            from ad_core.viz.training import loss_curve
+
+            st.plotly_chart(loss_curve(snap.steps, snap.losses,
+                                       title=f"Training loss — {snap.spec.detector}"),
+                            key="await-loss")
+        st.caption("You can switch pages; the training keeps running and this page opens its "
+                   "results when it is done.")
+        if st.button("Stop", key="await-stop", icon=":material/stop:"):
+            services.cancel_job(jid, owner())
+            st.rerun(scope="app")
+
+    progress()
+    st.stop()
+
+
+def run_notice(run: Run) -> None:
+    """The note left by :func:`_open_finished` for this run (reused / shared), with *Train
+    again* for a reused run."""
+    note = st.session_state.get("run_notice")
+    if not note or note.get("run_id") != run.run_id:
+        return
+    c1, c2 = st.columns([5, 1], vertical_alignment="center")
+    c1.info(note["text"], icon=":material/history:")
+    if note.get("reused") and c2.button("Train again", key="train-again",
+                                        icon=":material/refresh:",
+                                        help="Train this experiment afresh (a new run)."):
+        with user_errors():
+            jid = services.train_again(note["job_id"], owner())
+            st.session_state.pop("run_notice", None)
+            open_job(jid, page=None)
 
 
 _log = logging.getLogger("anomaly_lab")

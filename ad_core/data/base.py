@@ -20,6 +20,13 @@ def data_root() -> Path:
     return Path(os.environ.get("ANOMALY_LAB_DATA", REPO_ROOT / "data")).expanduser()
 
 
+def runs_root() -> Path:
+    """Folder holding the runs: ``$ANOMALY_LAB_RUNS`` or ``<repo>/runs`` (defined on this floor
+    so the upload cleanup can see which uploads saved runs use; :mod:`ad_core.runs` re-exports
+    it)."""
+    return Path(os.environ.get("ANOMALY_LAB_RUNS", REPO_ROOT / "runs")).expanduser()
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A labelled dataset as loaded from its source, never normalised for a model.

@@ -585,7 +585,7 @@ def touch_upload(name: str) -> None:
 def _run_texts(root: Path | None = None) -> list[str]:
     """The text of every saved run's ``config.json`` (its ``dataset`` names its data) and of the
     job journal (queued and running jobs), read raw so an unreadable file still protects."""
-    from ad_core.runs import runs_root
+    from ad_core.data.base import runs_root
 
     root = Path(root) if root is not None else runs_root()
     if not root.is_dir():
