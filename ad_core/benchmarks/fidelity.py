@@ -25,7 +25,9 @@ Cells are computed by :func:`ad_core.benchmarks.fidelity_cells.fidelity_cell`; a
 includes the fingerprint of the code it ran (:func:`ad_core.sweep.cell_code`), so
 ``--keep-cells`` reuses only cells of today's code. ``--render-only`` computes nothing: it renders
 from the kept cells of today's code (missing cells make their claims "not run");
-``--from-summary`` re-renders from the committed ``fidelity_cells.json``.
+``--from-summary`` re-renders from the committed ``fidelity_cells.json``; ``--from-stores CMD``
+renders from the sweep stores as they are (a run stopped before it wrote its summary; each cell
+keeps its own fingerprint).
 """
 
 from __future__ import annotations
@@ -838,7 +840,10 @@ def augmentation_claims(rows: Sequence[dict[str, Any]], seeds: Sequence[int]
                     + "; ".join(f"{d}: seeds {per_ds[d]}" for d in datasets)
                     + "), one task per (dataset, class) with its seeds averaged; DAE quick "
                     + (f"preset shortened to {epochs} epochs" if epochs else "preset (100 epochs)")
-                    + "; the paper used SVHN-C/CIFAR-10C and a 256-epoch DAE")
+                    + "; the paper used SVHN-C/CIFAR-10C and a 256-epoch DAE"
+                    + ("" if len({len(v) for v in per_ds.values()}) <= 1 else
+                       "; fewer seeds on mnist5k to fit the 2-core budget: its 19 testbed "
+                       "configurations × 10 classes cost ~20 s a fit here"))
     tb_labels = [a for a in CATALOGUE if a != "none"]
     shown = "Teaching · Augmentation alignment"
 
