@@ -20,10 +20,16 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-app: $(VENV)/.runtime
+# Compile UMAP's kernels into .cache/numba once after installing, so a fresh clone's first
+# UMAP in the app does not wait for them (about 20 s of one core otherwise).
+$(VENV)/.umap: $(VENV)/.runtime
+	$(PY) -m ad_core.embed --compile
+	touch $@
+
+app: $(VENV)/.runtime $(VENV)/.umap
 	$(VENV)/bin/streamlit run app.py --server.fileWatcherType none --server.port $(PORT)
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(VENV)/.umap
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev

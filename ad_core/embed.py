@@ -278,3 +278,22 @@ def is_warm() -> bool:
     """Whether UMAP's exact-search warm-up has finished successfully."""
     fut = _warm_future
     return fut is not None and fut.done() and fut.exception() is None
+
+
+def compile_kernels() -> float:
+    """Compile UMAP's exact-search kernels into the on-disk numba cache now (what the
+    projection worker's warm-up does), so the first UMAP of a fresh clone does not wait for
+    them; ``make app`` and ``make test`` call it once after installing. Returns the seconds."""
+    t0 = time.perf_counter()
+    warnings.filterwarnings("ignore", module="numba")
+    cache_umap_kernels()
+    _warm(False)
+    return time.perf_counter() - t0
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--compile"]:
+        raise SystemExit("usage: python -m ad_core.embed --compile")
+    print(f"UMAP kernels compiled into {numba_cache_dir()} in {compile_kernels():.1f} s")

@@ -43,6 +43,7 @@ class Server:
     on a free port, with its own run store and log file."""
 
     def __init__(self, runs: Path, log_path: Path, start_timeout_s: float = 90.0) -> None:
+        self.runs = Path(runs)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(log_path)

@@ -207,7 +207,7 @@ def scene_same(browser: Any, n: int, log_dir: Path, timeout_s: float) -> dict[st
         "slow_pages": slow, "traceback": tb}
 
 
-def _choose_class(page: Any, digit: str) -> None:
+def choose_class(page: Any, digit: str) -> None:
     """On the Data page: make ``digit`` the only normal class."""
     box = page.locator('[data-testid="stMultiSelect"]', has_text="Normal class").first
     clear = box.locator('[aria-label="Clear all"]')
@@ -231,7 +231,7 @@ def scene_different(browser: Any, n: int, log_dir: Path, timeout_s: float) -> di
             for i, p in enumerate(pages):
                 p.goto(f"{server.url}/data")
                 B.settle(p, timeout=180)
-                _choose_class(p, str(i % 10))
+                choose_class(p, str(i % 10))
                 p.get_by_role("button", name=re.compile("Continue to Train")).click()
                 B.settle(p, timeout=180)
             t_clicks = []
