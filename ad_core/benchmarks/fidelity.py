@@ -452,6 +452,9 @@ def difference_claim(cid: str, group: str, paper: str, text: str, *, a_rows, b_r
             v = "direction only"
             reasons.append(f"but not significant over the {len(tasks)} tasks "
                            f"(p = {test['pvalue']:.3g})")
+        elif can_sig:
+            reasons.append(f"and significant over the {len(tasks)} tasks "
+                           f"(p = {test['pvalue']:.3g})")
         elif not can_sig:
             reasons.append(f"({len(tasks)} task{'s' if len(tasks) > 1 else ''}: a signed-rank "
                            f"test cannot reach 0.05, so the verdict rests on the sign and size)")
