@@ -190,18 +190,53 @@ def grid(seeds: Sequence[int], quick: bool = False) -> dict[str, list[dict[str, 
                         aug.append({"tag": f"{study}|{aug_label(a, c)}", "dataset": ds,
                                     "normal": [cl], "detector": "dae", "preset": "quick",
                                     "params": dae_params(a, c, dx), "task": task, "seed": s})
-    g["augmentation"] = aug
+    g["augmentation"] = sorted(aug, key=aug_priority)  # stable: grid order inside a block
     return g
+
+
+#: Order of the augmentation cells: what most claims need first, both datasets in each block,
+#: so a run cut short loses the least (the plain AE and the aligned/misaligned pairs, then the
+#: CutOut-c sweep, Rotate and SimCLR in the wild, the local family and GEOM, the rest).
+AUG_PRIORITY = (("tb", ("none", "flip", "cutout", "invert")),
+                ("tb", tuple(aug_label("cutout-c", c) for c in AUG_SWEEP)),
+                ("wild", ("none", "rotate", "simclr")),
+                ("tb", ("cutpaste", "cutpaste-scar", "geom")),
+                ("wild", ("flip", "geom", "cutout", "cutpaste")))
+
+
+def aug_priority(cell: dict[str, Any]) -> int:
+    """The block of a cell (the rest of the catalogue last: the cheap digits before mnist5k)."""
+    study, label = cell["tag"].split("|", 1)
+    n = len(AUG_PRIORITY)
+    return next((i for i, (st, labels) in enumerate(AUG_PRIORITY)
+                 if st == study and label in labels),
+                n if cell.get("dataset") == "digits" else n + 1)
 
 
 GROUP_ORDER = ("checks", "toll", "neutral", "geotrans", "lisae", "augmentation")
 
 
+def stored_cells(gname: str, quick: bool = False) -> set[str]:
+    """The cells (canonical JSON) a group's store holds a finished record of, whatever code."""
+    from ad_core.runkey import canonical
+    from ad_core.sweep import read_store, store_path
+
+    return {canonical(r.get("cell")) for r in read_store(
+        store_path(f"fidelity_{gname}" + ("_quick" if quick else ""))).values()}
+
+
 def run_groups(cells: dict[str, list[dict[str, Any]]], *, workers: int, quick: bool,
-               compute: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+               compute: bool = True, missing_only: bool = False
+               ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Run (or with ``compute=False`` only read) every group's cells as named sweeps; rows =
     each finished cell's result with ``_group``, ``_cell`` and ``_prov`` (key, code, finished,
-    seconds, resumed)."""
+    seconds, resumed). ``missing_only``: run only the cells the store holds no record of (a run
+    that was stopped mid-way, finished by a second command; render with ``--from-stores``)."""
+    if missing_only:
+        from ad_core.runkey import canonical
+
+        have = {g: stored_cells(g, quick) for g in cells}
+        cells = {g: [c for c in cl if canonical(c) not in have[g]] for g, cl in cells.items()}
     rows: list[dict[str, Any]] = []
     status: dict[str, Any] = {}
     opts = current_options()
@@ -886,7 +921,11 @@ def augmentation_claims(rows: Sequence[dict[str, Any]], seeds: Sequence[int]
                      rows=used, n_tasks=s["n"], n_seeds=s["n_seeds"], test=s, shown_in=shown_in)
 
     def ranking(gen: str) -> list[str]:
-        return sorted(by_gen[gen], key=lambda lab: -by_gen[gen][lab]["pseudomedian"])
+        """Labels by pseudomedian, best first — only those run on every task (a label with
+        fewer tasks, from a run cut short, is left out rather than ranked on other tasks)."""
+        full = max((st["n"] for st in by_gen[gen].values()), default=0)
+        ok = [lab for lab, st in by_gen[gen].items() if st["n"] == full]
+        return sorted(ok, key=lambda lab: -by_gen[gen][lab]["pseudomedian"])
 
     def rank_claim(cid, text, gen, named, need, paper_figure, shown_in=(shown,), extra=""):
         rk = ranking(gen)
@@ -902,8 +941,10 @@ def augmentation_claims(rows: Sequence[dict[str, Any]], seeds: Sequence[int]
                           f"p = {by_gen[gen][a]['pvalue']:.3g})" for a in named)
         top = ", ".join(f"{a} {by_gen[gen][a]['pseudomedian']:.3f}" for a in rk[:3])
         base = np.mean([by_gen[gen][rk[0]]["mean_b"]])
+        short = sorted(set(by_gen[gen]) - set(rk))
         reason = (f"ranks on gen = {gen}: {ranks}; top 3: {top}; the plain AE's mean AUROC on "
-                  f"gen = {gen} is {base:.3f}" + extra)
+                  f"gen = {gen} is {base:.3f}" + extra
+                  + (f"; not ranked (run on fewer tasks): {', '.join(short)}" if short else ""))
         used = [r for r in tb_rows]
         return claim(cid, "augmentation", AUG_PAPER, text, "rank", paper_figure=paper_figure,
                      ours=ranks, effect=float(min(pos.values())),
@@ -1156,6 +1197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--from-stores", default=None, metavar="COMMAND",
                     help="render from the sweep stores as they are (a run stopped before it "
                          "wrote its summary); COMMAND = the command that computed them")
+    ap.add_argument("--groups", default=",".join(GROUP_ORDER),
+                    help=f"claim groups to compute (default all: {', '.join(GROUP_ORDER)})")
+    ap.add_argument("--missing-only", action="store_true",
+                    help="compute only the cells no store holds yet (finish a stopped run; then "
+                         "render with --from-stores)")
     ap.add_argument("--name", default="fidelity", help="output file stem under docs/results/")
     ap.add_argument("--out", default=None, help="output folder (default docs/results)")
     add_engine_args(ap)
@@ -1185,9 +1231,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "cell_code": ", ".join(sorted({(r["_prov"] or {}).get("code") or "?"
                                                    for r in rows}))}
     else:
-        cells = grid(seeds, args.quick)
+        wanted = [g.strip() for g in args.groups.split(",") if g.strip()]
+        if set(wanted) - set(GROUP_ORDER):
+            ap.error(f"unknown group(s) {sorted(set(wanted) - set(GROUP_ORDER))}")
+        cells = {g: cl for g, cl in grid(seeds, args.quick).items() if g in wanted}
         rows, status = run_groups(cells, workers=args.workers, quick=args.quick,
-                                  compute=not args.render_only)
+                                  compute=not args.render_only, missing_only=args.missing_only)
         run_meta = {"command": command, "seeds": seeds, "quick": bool(args.quick),
                     "machine": machine_info(), "sweeps": status,
                     "cell_code": code_fingerprint("ad_core.benchmarks.fidelity_cells"),
