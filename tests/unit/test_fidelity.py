@@ -195,7 +195,8 @@ def test_the_committed_report_counts_tasks_and_names_its_statistic() -> None:
             assert f"n = {r['n_tasks']} tasks" in r["statistic"]
             assert r["pvalue"] >= 2.0 ** -r["n_tasks"] - 1e-12  # n tasks, never seeds × tasks
     aug = [r for r in report["rows"] if r["group"] == "augmentation" and r.get("n_tasks")]
-    assert aug and all(r["n_tasks"] == 20 for r in aug)
+    # one task per (dataset, class): at most 2 datasets × 10 classes, whatever the seeds
+    assert aug and all(r["n_tasks"] <= 20 for r in aug) and any(r["n_tasks"] == 20 for r in aug)
     cells = json.loads((REPORT.parent / "fidelity_cells.json").read_text())
     assert (REPORT.parent / "fidelity_cells.json").stat().st_size < 600_000
     assert all(c["code"] and c["finished"] for c in cells["cells"])
