@@ -94,6 +94,16 @@ def restore_from_url() -> None:
                                      if not s.active}
 
 
+def follow_link() -> None:
+    """A run id in the URL that differs from the session's is a link the user followed (an
+    **Open** link, a shared URL): it becomes the current run. Page switches drop the query, and
+    :func:`sync_url` writes the session's run back, so otherwise the two agree."""
+    rid = st.query_params.get("run")
+    if rid and rid != st.session_state.get("run_id"):
+        set_current_run(rid)
+        st.session_state.pop("await_job", None)
+
+
 def follow_finished_jobs() -> None:
     """A run this session's job has just saved becomes the current run (the newest one wins),
     until the user picks another: Quick start and Train both lead to what was trained."""
@@ -116,7 +126,13 @@ def sync_url() -> None:
 
 
 def _pick_run(key: str) -> None:
-    """The user picked a run in the sidebar selector whose widget key is ``key``."""
+    """The user picked a run in the sidebar selector whose widget key is ``key``.
+
+    Only the selector drawn last counts: a selector drawn while no run was chosen (during a
+    quick start's progress view) can still report its "none" after the run opened, when its
+    state reaches the server late on a busy machine; that must not clear the new run."""
+    if key != st.session_state.get("sidebar_run_key"):
+        return
     set_current_run(st.session_state.get(key) or None)
 
 
@@ -163,9 +179,10 @@ def sidebar_jobs() -> None:
             st.warning(f"{len(lost)} job(s) were interrupted by a server restart. Submit them "
                        "again on **Train**.", icon=":material/restart_alt:")
         if not live:
+            # No app rerun from here when something finished: a rerun started by a polling
+            # fragment raced the page's own and blanked a fragment in a 10-session test. The
+            # page that waits for the job opens it; the run selector follows on the next click.
             st.caption("No training running. Start one on **Train** or **Home**.")
-            if active:  # something just finished: refresh the run selector (same page)
-                st.rerun(scope="app")
             return
         for s in live:
             st.progress(s.fraction, text=f"{s.spec.detector} · {queue_text(s)}")
@@ -184,6 +201,7 @@ def main() -> None:
         services.warm_up()  # training process + UMAP compilation, once per server, in the background
     owner()
     restore_from_url()
+    follow_link()
     follow_finished_jobs()
     pg, by_path = navigation()
     st.session_state["_page"] = pg.url_path

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
 from ad_core.errors import UserError
@@ -107,6 +108,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         spec.task_options["negatives"] = (args.negatives if args.negatives in NEGATIVE_KEYWORDS
                                           or args.negatives.startswith("dataset:")
                                           else args.negatives.split(","))
+    if args.reuse:
+        from ad_core.experiment import run_key
+        from ad_core.runs import find_run
+
+        found = find_run(run_key(spec)[0])
+        if found is not None:
+            return _report_reused(args, found)
     res = run_experiment(spec, ProgressBar(args.detector), save=not args.no_save)
     m = res.metrics
     out = {"dataset": args.dataset, "normal": list(res.task.normal), "detector": args.detector,
@@ -127,6 +135,24 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"fit {m['fit_seconds']:.1f}s  score {m['score_seconds']:.2f}s")
         if res.run_id:
             print(f"saved run {res.run_id}")
+    return 0
+
+
+def _report_reused(args: argparse.Namespace, run: Any) -> int:
+    """``train --reuse`` found the run: print it as a training would, marked ``reused``."""
+    m, c = run.metrics, run.config
+    out = {"dataset": args.dataset, "normal": c.get("normal"), "detector": args.detector,
+           "preset": args.preset, "task": args.task, "seed": args.seed,
+           "auroc": round(m["auroc"], 6), "aupr": round(m["aupr"], 6), "f1": round(m["f1"], 6),
+           "fit_seconds": round(m["fit_seconds"], 3), "score_seconds": round(m["score_seconds"], 3),
+           "n_train": m["n_train"], "n_test": m["n_test"], "run_id": run.run_id, "reused": True}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{c.get('task_description', '')}")
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.get("finished", 0)))
+        print(f"AUROC {m['auroc']:.4f}  AUPR {m['aupr']:.4f}  F1 {m['f1']:.4f}  (reused run "
+              f"{run.run_id}, trained {when}; drop --reuse to train afresh)")
     return 0
 
 
@@ -151,6 +177,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(text: str) -> int:
+    """``--seed``: a whole number ≥ 0 (torch and numpy reject negative seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; use a seed of 0 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ad_core.sweep import add_engine_args
 
@@ -170,10 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="negatives task: classes (comma-separated, e.g. 5,6,7,8,9), other-half "
                         "(LIS-AE Table 3), strokes (generated stroke/glyph set), dataset:NAME, or "
                         "augmented-normals (explicit only: augmented copies of the normals)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=_seed, default=0, help="a whole number ≥ 0 (same seed → same "
+                   "split and initialisation)")
     t.add_argument("--label-column", default=None, help="label column of a csv: dataset")
     t.add_argument("--json", action="store_true", help="end stdout with one JSON line")
     t.add_argument("--no-save", action="store_true", help="do not save the run")
+    t.add_argument("--reuse", action="store_true",
+                   help="if a run of exactly this experiment already exists (same data, task, "
+                        "detector, resolved parameters, seed and method code), report it "
+                        "instead of training again")
     b = sub.add_parser("bench", help="classes × detectors × seeds grid → docs/results/")
     b.add_argument("--dataset", required=True)
     b.add_argument("--detector", action="append", required=True)

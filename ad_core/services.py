@@ -308,7 +308,13 @@ def warm_up() -> None:
     if _deferred_done:
         embed.warm_up()  # idempotent; retries a failed warm-up at most once a minute
     else:
-        _when_training_idle(embed.warm_up)
+        _when_training_idle(embed.warm_up, _preload_quickstart_data)
+
+
+def _preload_quickstart_data() -> None:
+    """Load the quick start's dataset in this process too (the Data page reads it; its first
+    load took 5 s on a busy server). Runs in :func:`_when_training_idle`'s thread."""
+    load_dataset(QUICKSTART_DATASET)
 
 
 _keyed_quickstart = False

@@ -94,10 +94,15 @@ with user_errors():
     st.subheader("Galleries")
     n_show = st.slider("Samples per gallery", 4, 48, 16, 4, key="scores-gallery-n")
     gal = V.gallery_rows(s, y, t, n_show)
-    tabs = st.tabs([f"{g} ({len(gal[g])})" for g in V.GALLERIES])
+    # Only the open tab is built and sent: four image grids per page made ten sessions opening
+    # the same finished run wait for each other's charts.
+    tabs = st.tabs([f"{g} ({len(gal[g])})" for g in V.GALLERIES], key="scores-gallery-tab",
+                   on_change="rerun")
     x = run.test_x()
     feature_names = run.config.get("feature_names")
     for tab, g in zip(tabs, V.GALLERIES):
+        if not tab.open:
+            continue
         with tab:
             rows = gal[g]
             if not len(rows):

@@ -13,6 +13,7 @@ from ad_core import services
 from ad_core.viz.compare import runs_frame
 from ad_core.viz.training import loss_curve
 from ui.common import (
+    RESULTS_PAGE,
     chart,
     current_run_id,
     data_choice,
@@ -25,6 +26,7 @@ from ui.common import (
     unwatch_job,
     user_errors,
     watch_job,
+    watched_jobs,
 )
 
 st.title("Train")
@@ -123,6 +125,8 @@ if msg := st.session_state.pop("train_toast", None):
 # ----------------------------------------------------------------------------- jobs
 st.subheader("Training jobs")
 any_active = bool(services.list_jobs(owner(), active_only=True))
+#: Seconds between two looks at this session's jobs (each look is a script run on the server).
+JOBS_POLL_S = 2.0
 
 
 def _open(run_id: str) -> None:
@@ -130,14 +134,16 @@ def _open(run_id: str) -> None:
     st.session_state["goto"] = "pages/scores.py"
 
 
-@st.fragment(run_every=1.0 if any_active else None)
+@st.fragment(run_every=JOBS_POLL_S if any_active else None)
 @guarded("the training jobs panel")
 def jobs_panel() -> None:
     """Every job of this session: place in the shared queue with an ETA, live progress and loss
-    curve, Stop / Open / Train again / Submit again / Remove buttons."""
+    curve, Stop / Open / Train again / Submit again / Remove buttons.
+
+    It never reruns the app or switches pages itself (a polling fragment's timer can fire after
+    such a switch and blank the page): a finished job shows an **Open** link, a plain
+    navigation like a sidebar click."""
     snaps = services.list_jobs(owner())
-    if any_active and not any(s.active for s in snaps):
-        st.rerun(scope="app")  # all finished: refresh the runs list and stop polling
     if not snaps:
         st.info("No training jobs in this session yet. Choose detectors above and press "
                 "**Start training** (or **Quick start** on Home).")
@@ -158,9 +164,8 @@ def jobs_panel() -> None:
                         services.cancel_job(s.job_id, owner())
                         st.rerun(scope="fragment")
             elif s.saved:
-                if btn.button("Open", key=f"open-{s.job_id}", icon=":material/visibility:"):
-                    _open(s.run_id)
-                    st.rerun(scope="app")
+                btn.page_link(RESULTS_PAGE, label="Open", icon=":material/visibility:",
+                              query_params={"run": s.run_id, "job": watched_jobs()})
             elif s.status == services.INTERRUPTED:
                 if btn.button("Submit again", key=f"again-{s.job_id}", icon=":material/replay:",
                               help="Queue this experiment again (it was lost in a restart)."):
@@ -195,7 +200,7 @@ def jobs_panel() -> None:
                            + (f" · {s.error}" if s.error and s.status != services.FAILED else ""))
                 if s.status in (services.FAILED, services.INTERRUPTED):
                     st.error(s.error)
-            if len(s.losses) > 1:
+            if s.status == services.RUNNING and len(s.losses) > 1:
                 st.plotly_chart(loss_curve(s.steps, s.losses,
                                            title=f"Training loss — {s.spec.detector}"),
                                 key=f"loss-{s.job_id}")

@@ -144,7 +144,7 @@ def test_scores_page_shows_extras_and_table_galleries(runs) -> None:
     assert not at.exception, at.exception
     tab = fake_run(runs, "neutral", tabular=True)
     at = render("scores", tab)
-    assert len(at.dataframe) >= 4  # four galleries as rows + per-kind table
+    assert len(at.dataframe) >= 2  # the open gallery as rows + per-kind table
 
 
 @pytest.mark.parametrize("detector", ["ae", "toll", "lisae"])

@@ -204,7 +204,7 @@ def test_two_sessions_different_experiments_both_finish_with_positions(class_ser
             if ids[i] is not None:
                 continue
             saw_position |= bool(p.get_by_text(re.compile(r"position \d+ of \d+")).count())
-            opener = p.locator('[data-testid="stMain"] button').filter(has_text=re.compile("Open$"))
+            opener = p.locator('[data-testid="stMain"] a').filter(has_text=re.compile("Open$"))
             if opener.count():
                 opener.first.click()
                 chart_titled(p, "ROC").first.wait_for(timeout=60_000)

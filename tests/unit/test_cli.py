@@ -99,3 +99,30 @@ def test_negatives_task_records_its_source_and_tests_only_unseen_classes(capsys)
 def test_negatives_option_needs_the_negatives_task(capsys):
     assert main(TRAIN + ["--negatives", "5"]) == 2
     assert "--task negatives" in capsys.readouterr().err
+
+
+def test_reuse_reports_the_existing_run_and_a_change_trains_afresh(capsys, runs_dir):
+    """``train --reuse``: the same experiment reports its saved run (marked ``reused``); any
+    change (here the seed) trains; without ``--reuse`` the CLI always trains fresh."""
+    mine = TRAIN + ["--seed", "7"]  # no other test trains this seed
+    assert main(mine + ["--json", "--reuse"]) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "reused" not in first
+    assert main(mine + ["--json", "--reuse"]) == 0
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again["reused"] is True and again["run_id"] == first["run_id"]
+    assert again["auroc"] == first["auroc"]
+    assert main(TRAIN + ["--json", "--reuse", "--seed", "8"]) == 0
+    other = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "reused" not in other and other["run_id"] != first["run_id"]
+    assert main(mine + ["--json"]) == 0
+    fresh = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "reused" not in fresh and fresh["run_id"] != first["run_id"]
+
+
+@pytest.mark.parametrize("seed", ["-1", "two"])
+def test_a_bad_seed_is_one_line_not_a_traceback(seed):
+    p = subprocess.run([sys.executable, "-m", "ad_core", *TRAIN, "--seed", seed],
+                       capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "--seed" in p.stderr.strip().splitlines()[-1]
