@@ -168,8 +168,13 @@ def sidebar_jobs() -> None:
     if problem := services.journal_problem():
         st.warning(problem, icon=":material/warning:")
     active = services.list_jobs(owner(), active_only=True)
+    # One polling fragment per page: where the page shows the jobs itself (Train, a page waiting
+    # for its job), the sidebar list is drawn once and does not poll. With both polling every
+    # 2 s on Train, pages of a 10-session test stopped updating mid-training.
+    page_polls = (st.session_state.get("_page") == "train"
+                  or bool(st.session_state.get("await_job")))
 
-    @st.fragment(run_every=2.0 if active else None)
+    @st.fragment(run_every=2.0 if active and not page_polls else None)
     @guarded("the list of training jobs")
     def _jobs() -> None:
         snaps = services.list_jobs(owner())

@@ -101,7 +101,12 @@ def chromium() -> Iterator[Any]:
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM,
                               args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                    "--disable-background-networking"])
+                                    "--disable-background-networking",
+                                    # every session is a student's foreground tab: no timer
+                                    # throttling of the pages that are not focused
+                                    "--disable-background-timer-throttling",
+                                    "--disable-renderer-backgrounding",
+                                    "--disable-backgrounding-occluded-windows"])
         try:
             yield b
         finally:

@@ -305,6 +305,8 @@ def render(res: dict[str, Any]) -> str:
         if not r:
             continue
         s = r["summary"]
+        if r.get("from"):
+            name += f" (from `{r['from']}`)"
         lines.append(
             f"| {name} | {r['sessions']} | {r['trainings']} | {_fmt(s['min'])} / "
             f"{_fmt(s['median'])} / {_fmt(s['p95'])} / {_fmt(s['max'])} | {r['blank_pages']} "
@@ -358,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per scene")
     ap.add_argument("--out", type=Path, default=OUT / "classroom")
     ap.add_argument("--load-note", default="", help="what else ran on the machine")
+    ap.add_argument("--keep-other-scenes", action="store_true",
+                    help="keep the scenes not run now from the existing JSON (each keeps its "
+                         "own date and command line)")
     args = ap.parse_args(argv)
     log_dir = Path(tempfile.mkdtemp(prefix="classroom-logs-"))
     res: dict[str, Any] = {
@@ -377,6 +382,13 @@ def main(argv: list[str] | None = None) -> int:
             res["b"] = scene_different(browser, args.sessions, log_dir, args.timeout)
             print(json.dumps({k: v for k, v in res["b"].items() if k != "runs"}, default=str))
     res["load_after"] = os.getloadavg()[0]
+    old_path = args.out.with_suffix(".json")
+    if args.keep_other_scenes and old_path.exists():
+        old = json.loads(old_path.read_text())
+        for scene in ("a", "b"):
+            if scene not in res and scene in old:
+                res[scene] = {**old[scene], "from": f"{old['command']} on {old['when']}"}
+                res.setdefault("one_quick_start_s", old.get("one_quick_start_s"))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(res, indent=1, default=str))
     args.out.with_suffix(".md").write_text(render(res))
