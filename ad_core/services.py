@@ -682,10 +682,6 @@ def geotrans_intuition(seed: int = 0) -> list[dict[str, Any]]:
     return teaching.geotrans_intuition(seed)
 
 
-def geotrans_verdicts(rows: list[dict[str, Any]]) -> list[str]:
-    return teaching.geotrans_verdicts(rows)
-
-
 def decode_frames(row: dict[str, Any]) -> np.ndarray:
     return teaching.decode_frames(row)
 
