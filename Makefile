@@ -23,7 +23,7 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 # Compile UMAP's kernels into .cache/numba once after installing, so a fresh clone's first
 # UMAP in the app does not wait for them (about 20 s of one core otherwise).
 $(VENV)/.umap: $(VENV)/.runtime
-	$(PY) -m ad_core.embed --compile
+	$(PY) -m ad_core.projection --compile
 	touch $@
 
 app: $(VENV)/.runtime $(VENV)/.umap

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ad_core import augment, embed, jobs, teaching
+from ad_core import augment, jobs, teaching
 from ad_core import metrics as M
+from ad_core import projection as projections
 from ad_core.contracts import Explanation, FitReport, ParamSpec, Task
 from ad_core.data import data_root, dataset_info, list_datasets, load_dataset
 from ad_core.data.base import REPO_ROOT, Dataset
@@ -306,9 +307,9 @@ def warm_up() -> None:
     jobs.get_manager().prestart()
     _key_quickstart_once()
     if _deferred_done:
-        embed.warm_up()  # idempotent; retries a failed warm-up at most once a minute
+        projections.warm_up()  # idempotent; retries a failed warm-up at most once a minute
     else:
-        _when_training_idle(embed.warm_up, _preload_quickstart_data)
+        _when_training_idle(projections.warm_up, _preload_quickstart_data)
 
 
 def _preload_quickstart_data() -> None:
@@ -596,17 +597,17 @@ def task_key(r: Run) -> str:
 
 def projection(r: Run, method: str, seed: int = 0) -> dict[str, Any]:
     """The run's 2-D projection (PCA / t-SNE / UMAP), cached in the run folder."""
-    return embed.run_projection(r, method, seed)
+    return projections.run_projection(r, method, seed)
 
 
 #: Projection methods, in the page's order, and their titles.
-PROJECTIONS: tuple[str, ...] = tuple(embed.METHODS)
-PROJECTION_TITLES: dict[str, str] = dict(embed.METHOD_TITLES)
+PROJECTIONS: tuple[str, ...] = tuple(projections.METHODS)
+PROJECTION_TITLES: dict[str, str] = dict(projections.METHOD_TITLES)
 
 
 def projection_warm(method: str) -> bool:
     """Whether ``method`` answers without a warm-up wait (UMAP compiles once per server)."""
-    return method != "umap" or embed.is_warm()
+    return method != "umap" or projections.is_warm()
 
 
 # --------------------------------------------------------------------------- benchmark results

@@ -67,7 +67,7 @@ def two_sessions(browser: Any, server: B.Server) -> float:
 
 def measure_cold(browser: Any, i: int, log_dir: Path, with_two_sessions: bool) -> dict[str, Any]:
     """One fresh server: cold quick start, every page, first UMAP, warm quick start."""
-    from ad_core.embed import numba_cache_dir
+    from ad_core.projection import numba_cache_dir
 
     cached = any(numba_cache_dir().glob("*/*.nbi")) or any(numba_cache_dir().glob("*.nbi"))
     with tempfile.TemporaryDirectory(prefix="quickstart-runs-") as runs:
@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.clear_umap_cache:
         import shutil
 
-        from ad_core.embed import numba_cache_dir
+        from ad_core.projection import numba_cache_dir
 
         shutil.rmtree(numba_cache_dir(), ignore_errors=True)
     if not Path(B.CHROMIUM).exists():

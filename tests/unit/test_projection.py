@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from ad_core import embed
+from ad_core import projection
 from ad_core.errors import BadDataError, UnknownNameError
 from ad_core.runs import Run, save_run
 
@@ -21,10 +21,10 @@ UMAP = pytest.param("umap", marks=[pytest.mark.slow, pytest.mark.skipif(
 def test_projection_shapes_and_determinism(method) -> None:
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 1, (40, 12)), rng.normal(6, 1, (40, 12))]).astype("f4")
-    xy = embed.project(x, method, seed=0)
+    xy = projection.project(x, method, seed=0)
     assert xy.shape == (80, 2) and np.isfinite(xy).all()
     if method != "umap":  # UMAP's seeded path is reproducible too, but slow to run twice
-        np.testing.assert_allclose(embed.project(x, method, seed=0), xy, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(projection.project(x, method, seed=0), xy, rtol=1e-5, atol=1e-5)
     # The two clusters stay apart in 2-D.
     gap = np.linalg.norm(xy[:40].mean(0) - xy[40:].mean(0))
     assert gap > np.mean([xy[:40].std(0).mean(), xy[40:].std(0).mean()])
@@ -35,10 +35,10 @@ def test_run_projection_is_cached_on_disk(tmp_path) -> None:
     save_run("r1", config={"created": 0}, metrics={}, root=tmp_path,
              embedding={"index": np.arange(50) * 2, "features": feats})
     run = Run("r1", tmp_path / "r1")
-    first = embed.run_projection(run, "pca")
+    first = projection.run_projection(run, "pca")
     assert not first["cached"] and first["xy"].shape == (50, 2)
     assert list((tmp_path / "r1" / "cache").glob("projection-pca-*.npy"))
-    again = embed.run_projection(Run("r1", tmp_path / "r1"), "pca")
+    again = projection.run_projection(Run("r1", tmp_path / "r1"), "pca")
     assert again["cached"]
     np.testing.assert_array_equal(again["xy"], first["xy"])
     np.testing.assert_array_equal(again["index"], np.arange(50) * 2)
@@ -46,11 +46,11 @@ def test_run_projection_is_cached_on_disk(tmp_path) -> None:
 
 def test_errors_are_plain() -> None:
     with pytest.raises(UnknownNameError):
-        embed.project(np.zeros((5, 2)), "mds")
+        projection.project(np.zeros((5, 2)), "mds")
     with pytest.raises(BadDataError):
-        embed.project(np.full((5, 2), np.nan), "pca")
+        projection.project(np.full((5, 2), np.nan), "pca")
     with pytest.raises(BadDataError):
-        embed.run_projection(type("R", (), {"embedding": {}})(), "pca")
+        projection.run_projection(type("R", (), {"embedding": {}})(), "pca")
 
 
 def test_the_projection_worker_caches_umap_kernels_on_disk(tmp_path) -> None:
@@ -60,14 +60,14 @@ def test_the_projection_worker_caches_umap_kernels_on_disk(tmp_path) -> None:
     import sys
 
     code = (
-        "from ad_core import embed\n"
-        "embed.cache_umap_kernels()\n"
+        "from ad_core import projection\n"
+        "projection.cache_umap_kernels()\n"
         "from numba.core.caching import NullCache\n"
         "import umap.layouts, umap.umap_\n"
         "for f in (umap.layouts._nb_optimize_layout_euclidean_single_epoch,\n"
         "          umap.umap_.smooth_knn_dist, umap.umap_.compute_membership_strengths):\n"
         "    assert not isinstance(f._cache, NullCache), f\n"
-        "print(embed.numba_cache_dir())\n")
+        "print(projection.numba_cache_dir())\n")
     env = {**os.environ, "ANOMALY_LAB_CACHE": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=120)

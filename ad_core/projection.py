@@ -295,5 +295,5 @@ if __name__ == "__main__":
     import sys
 
     if sys.argv[1:] != ["--compile"]:
-        raise SystemExit("usage: python -m ad_core.embed --compile")
+        raise SystemExit("usage: python -m ad_core.projection --compile")
     print(f"UMAP kernels compiled into {numba_cache_dir()} in {compile_kernels():.1f} s")
