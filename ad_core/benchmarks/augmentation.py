@@ -17,6 +17,10 @@ are averaged first, so n counts tasks, never seeds × tasks — summarised by it
 signed-rank p-value (alternative: aug is better; :func:`ad_core.metrics.wilcoxon_paired`), read
 both ways: p < 0.05 → aug helps, p > 0.95 → aug hurts.
 
+The grid (:func:`build_jobs`, :func:`expand`) and the statistics (:func:`summarise`) are defined in
+:mod:`ad_core.teaching.augmentation`, which the Teaching page's live run uses too; this module
+runs them as a sweep and writes the results page.
+
 Run ``python -m ad_core.benchmarks.augmentation`` (see ``--help``); it writes
 ``docs/results/augmentation_testbed.{json,md}``. JSON rows (one per run × anomaly kind) carry
 ``study``, ``detector``, ``augmentation``, ``label``, ``c``, ``normal_class``, ``seed``,
@@ -39,9 +43,9 @@ from typing import Any
 
 import numpy as np
 
-from ad_core.augment import CATALOGUE, CATEGORIES, info
+from ad_core.augment import CATALOGUE, CATEGORIES
 from ad_core.bench import write_results
-from ad_core.metrics import format_relative, statistic_label, wilcoxon_paired
+from ad_core.metrics import format_relative, statistic_label
 from ad_core.sweep import (
     SweepResult,
     add_engine_args,
@@ -50,15 +54,21 @@ from ad_core.sweep import (
     options_from_args,
     run_sweep,
 )
+from ad_core.teaching.augmentation import (  # the study's grid and statistics, shared with Teaching
+    BASELINE,
+    CUTOUT_C_DEFAULT,
+    DETECTOR,
+    GENERATORS,
+    build_jobs,
+    expand,
+    pair_key,
+    summarise,
+)
 
 NAME = "augmentation_testbed"
-DETECTOR = "dae"
-BASELINE = "none"
-GENERATORS = ("flip", "cutout", "invert")
 DEFAULT_CLASSES = ("0", "1", "3", "6", "8")
 DEFAULT_WILD = ("none", "rotate", "flip", "geom", "cutout", "cutpaste", "simclr", "noise")
 DEFAULT_SWEEP = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
-CUTOUT_C_DEFAULT = float(CATALOGUE["cutout-c"].defaults["c"])
 
 PAPER_CLAIMS = {
     "cutout": "gen = CutOut (Fig. 1): local augmentations (CutOut, CutPaste, CutPaste-scar) "
@@ -75,115 +85,6 @@ PAPER_CLAIMS = {
             "local ones help less.",
     "simclr": "Obs. 5: SimCLR gives no meaningful improvement over the plain AE.",
 }
-
-
-# ------------------------------------------------------------------------------------------------
-# The grid
-
-
-def label_of(augmentation: str, c: float | None) -> str:
-    """Display name of a run: the catalogue name, or ``cutout-c=0.3`` for a swept area c."""
-    if augmentation == "cutout-c" and c is not None and abs(c - CUTOUT_C_DEFAULT) > 1e-9:
-        return f"cutout-c={c:g}"
-    return augmentation
-
-
-def dae_params(augmentation: str, c: float | None = None, extra: dict[str, Any] | None = None
-               ) -> dict[str, Any]:
-    """The ``dae`` detector's parameters for one augmentation (``c`` for CutOut-c)."""
-    params: dict[str, Any] = {"augmentation": augmentation, **(extra or {})}
-    if c is not None:
-        params["augmentation_params"] = {"c": float(c)}
-    return params
-
-
-def build_jobs(*, dataset: str, classes: Sequence[str], seeds: Sequence[int],
-               augmentations: Sequence[str], wild: Sequence[str], sweep: Sequence[float],
-               preset: str, extra: dict[str, Any] | None = None
-               ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(row template, experiment spec) for every run of the study, baselines included."""
-    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
-
-    def add(study: str, task: str, aug: str, c: float | None) -> None:
-        for cls in classes:
-            for s in seeds:
-                tmpl = {"study": study, "dataset": dataset, "detector": DETECTOR, "preset": preset,
-                        "augmentation": aug, "label": label_of(aug, c), "c": c,
-                        "normal_class": str(cls), "seed": int(s)}
-                spec = {"dataset": dataset, "normal": [str(cls)], "detector": DETECTOR,
-                        "preset": preset, "params": dae_params(aug, c, extra), "task": task,
-                        "seed": int(s)}
-                out.append((tmpl, spec))
-
-    testbed = list(dict.fromkeys([BASELINE, *augmentations]))
-    for aug in testbed:
-        info(aug)
-        add("testbed", "testbed", aug, CUTOUT_C_DEFAULT if aug == "cutout-c" else None)
-    for c in sweep:
-        if "cutout-c" in testbed and abs(c - CUTOUT_C_DEFAULT) < 1e-9:
-            continue  # already run as the catalogue's cutout-c
-        add("testbed", "testbed", "cutout-c", float(c))
-    for aug in dict.fromkeys([BASELINE, *wild]) if wild else ():
-        info(aug)
-        add("wild", "one-vs-rest", aug, None)
-    return out
-
-
-def expand(tmpl: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per anomaly kind (plus ``all`` = the run's overall AUROC) of a finished run."""
-    base = {**tmpl, "fit_seconds": float(result["fit_seconds"]),
-            "n_train": int(result["n_train"]), "n_test": int(result["n_test"])}
-    rows = [{**base, "anomaly_kind": "all", "auroc": float(result["auroc"])}]
-    for kind, auc in sorted(result.get("per_kind_auroc", {}).items()):
-        rows.append({**base, "anomaly_kind": str(kind), "auroc": float(auc)})
-    return rows
-
-
-# ------------------------------------------------------------------------------------------------
-# Statistics
-
-
-def _key(r: dict[str, Any]) -> tuple:
-    return (r.get("dataset", ""), r["normal_class"], r["seed"], r["anomaly_kind"])
-
-
-def relative_auroc(rows: Sequence[dict[str, Any]], study: str, kinds: Sequence[str] | None,
-                   group: str) -> list[dict[str, Any]]:
-    """Relative AUROC AUC_a / AUC_none of every label of ``study`` on the anomaly ``kinds``.
-
-    Pairs each run with the baseline run of the same (normal class, seed, anomaly kind); ``kinds``
-    None means every kind except ``all`` (the in-the-wild one-vs-one pairs). ``group`` names the
-    result (``flip``, ``cutout``, ``invert``, ``all``, ``one-vs-one``).
-    """
-    sel = [r for r in rows if r["study"] == study
-           and (r["anomaly_kind"] in kinds if kinds is not None else r["anomaly_kind"] != "all")]
-    base = {_key(r): r["auroc"] for r in sel if r["label"] == BASELINE}
-    out = []
-    for label in dict.fromkeys(r["label"] for r in sel):
-        pairs = [(r.get("dataset", ""), r["normal_class"], r["auroc"], base[_key(r)])
-                 for r in sel if r["label"] == label and _key(r) in base]
-        if not pairs:
-            continue
-        # one task per (dataset, normal class): average its seeds (and anomaly kinds) first
-        tasks = sorted({(d, c) for d, c, _, _ in pairs})
-        a = np.array([np.mean([x for d, c, x, _ in pairs if (d, c) == t]) for t in tasks])
-        b = np.array([np.mean([y for d, c, _, y in pairs if (d, c) == t]) for t in tasks])
-        aug = next(r["augmentation"] for r in sel if r["label"] == label)
-        stats = wilcoxon_paired(a, b, alternative="greater")
-        out.append({"study": study, "group": group, "label": label, "augmentation": aug,
-                    "category": CATALOGUE[aug].category, "mean_auroc": float(a.mean()),
-                    "mean_auroc_none": float(b.mean()), **stats})
-    return out
-
-
-def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every relative-AUROC summary of the study (testbed per gen and overall, in the wild)."""
-    out: list[dict[str, Any]] = []
-    for g in (*GENERATORS, "all"):
-        out += relative_auroc(rows, "testbed", [g], g)
-    out += relative_auroc(rows, "wild", None, "one-vs-one")
-    out += relative_auroc(rows, "wild", ["all"], "one-vs-rest")
-    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -543,9 +444,9 @@ def _baseline_shift(old: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]
                     ) -> float | None:
     """Largest |AUROC change| of the plain AE between stored and rerun rows of the same task
     (None when the rerun has no baseline row in common with the stored ones)."""
-    before = {(r["study"], *_key(r)): r["auroc"] for r in old if r["label"] == BASELINE}
+    before = {(r["study"], *pair_key(r)): r["auroc"] for r in old if r["label"] == BASELINE}
     diffs = [abs(r["auroc"] - before[k]) for r in new if r["label"] == BASELINE
-             and (k := (r["study"], *_key(r))) in before]
+             and (k := (r["study"], *pair_key(r))) in before]
     return float(max(diffs)) if diffs else None
 
 

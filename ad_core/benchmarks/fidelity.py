@@ -129,7 +129,7 @@ def aug_label(aug: str, c: float | None = None) -> str:
 def grid(seeds: Sequence[int], quick: bool = False) -> dict[str, list[dict[str, Any]]]:
     """Every cell of the report, by claim group (``quick``: a smoke run on a tiny grid)."""
     from ad_core.augment import CATALOGUE
-    from ad_core.benchmarks.augmentation import dae_params
+    from ad_core.teaching.augmentation import dae_params
 
     seeds = [int(s) for s in seeds]
     cls = ("0", "3", "8") if quick else DIGITS
