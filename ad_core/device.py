@@ -26,13 +26,6 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None``/``"auto"`` → :func:`default_device`; anything else as given."""
-    if device is None or device == "auto":
-        return default_device()
-    return torch.device(device)
-
-
 def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
     """bf16 autocast for conv nets on CUDA; a no-op elsewhere."""
     if enabled and device.type == "cuda":

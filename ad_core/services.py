@@ -252,12 +252,6 @@ def detector_catalogue(modality: str | None = None) -> dict[str, type[Detector]]
             if modality is None or modality in c.modalities}
 
 
-def detector_params(name: str, advanced: bool | None = None) -> tuple[ParamSpec, ...]:
-    """A detector's hyperparameters (``advanced=False``: the main ones only)."""
-    ps = get_detector_class(name).params
-    return tuple(p for p in ps if advanced is None or p.advanced == advanced)
-
-
 def preset_values(name: str, preset: str, dataset: str | None = None) -> dict[str, Any]:
     """The parameter values a preset resolves to (defaults overlaid with the preset)."""
     shape = None
@@ -496,11 +490,6 @@ def run_row(r: Run) -> dict[str, Any]:
 def run_history(r: Run) -> dict[str, list]:
     """The detector's training curves (the flat ``history_`` record) stored with the run."""
     return dict(r.fit_report().history)
-
-
-def run_fit_report(r: Run) -> FitReport:
-    """The run's typed training record (phases, losses per step/epoch, cancelled, checkpoint)."""
-    return r.fit_report()
 
 
 def run_explanation(r: Run) -> Explanation:

@@ -45,8 +45,7 @@ from ad_core.contracts import (
 )
 from ad_core.errors import BadDataError, BadParameterError, UnknownNameError, did_you_mean
 
-__all__ = ["Detector", "NullMonitor", "ParamSpec", "Task", "TrainingMonitor", "batched",
-           "check_input"]
+__all__ = ["Detector", "NullMonitor", "ParamSpec", "Task", "TrainingMonitor", "check_input"]
 
 
 def _estimator_init(names: tuple[str, ...], aliases: dict[str, str]) -> Callable[..., None]:
@@ -383,8 +382,3 @@ def check_input(x: torch.Tensor | np.ndarray, shape: tuple[int, ...] | None, wha
     if not torch.isfinite(x).all():
         raise BadDataError(f"The {what} contains NaN or infinite values.")
     return x
-
-
-def batched(fn: Callable[[torch.Tensor], Any], x: torch.Tensor, batch_size: int = 512) -> list:
-    """Apply ``fn`` to consecutive batches of ``x`` (inference helper)."""
-    return [fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]

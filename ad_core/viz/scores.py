@@ -78,16 +78,6 @@ def score_histogram(groups: Mapping[str, np.ndarray], *, threshold: float | None
     return fig
 
 
-def _threshold_point(thresholds: np.ndarray, xs: np.ndarray, ys: np.ndarray,
-                     threshold: float) -> tuple[float, float]:
-    """The curve point whose threshold is the smallest one ≥ ``threshold`` (flagged: score > t)."""
-    order = np.argsort(thresholds)
-    t = thresholds[order]
-    i = int(np.clip(np.searchsorted(t, threshold, side="right"), 0, len(t) - 1))
-    j = order[i]
-    return float(xs[j]), float(ys[j])
-
-
 def roc_figure(labels: np.ndarray, scores: np.ndarray, *, threshold: float | None = None,
                title: str = "ROC curve") -> go.Figure:
     """ROC curve (anomaly = positive) with its AUROC, the chance diagonal and the point of the

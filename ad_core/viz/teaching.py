@@ -141,20 +141,6 @@ def lisae_cross_section_figure(d: dict[str, Any], height: int = 360) -> go.Figur
     return fig
 
 
-def score_histogram_figure(groups: dict[str, np.ndarray], title: str = "",
-                           xaxis: str = "score", height: int = 320) -> go.Figure:
-    """Overlaid histograms of named score groups (e.g. normal / anomaly)."""
-    fig = go.Figure()
-    colours = {"normal": NORMAL, "anomaly": ANOMALY}
-    for name, v in groups.items():
-        fig.add_trace(go.Histogram(x=np.asarray(v), name=name, opacity=0.6, nbinsx=40,
-                                   marker_color=colours.get(name.split()[0])))
-    fig.update_layout(barmode="overlay", height=height, title=title, xaxis_title=xaxis,
-                      yaxis_title="count", margin={"l": 40, "r": 10, "t": 40 if title else 20,
-                                                   "b": 40})
-    return fig
-
-
 def phase_histograms_figure(ph: dict[str, Any], height: int = 340) -> go.Figure:
     """LIS-AE on a saved run: error histograms before (phase 1) and after (phase 2) latent shaping."""
     y = ph["labels"].astype(bool)
@@ -260,14 +246,6 @@ def neutral_toy_figure(toy: dict[str, Any], height: int = 460) -> go.Figure:
     fig.update_yaxes(scaleanchor="x2", row=1, col=2)
     fig.update_layout(height=height, margin={"l": 40, "r": 10, "t": 40, "b": 40},
                       legend={"orientation": "h", "y": -0.12})
-    return fig
-
-
-def loss_curve_figure(loss: np.ndarray, height: int = 220, yaxis: str = "loss") -> go.Figure:
-    """A training-loss curve against the step."""
-    fig = go.Figure(go.Scatter(y=np.asarray(loss), mode="lines", line={"color": OURS}))
-    fig.update_layout(height=height, xaxis_title="step", yaxis_title=yaxis,
-                      margin={"l": 40, "r": 10, "t": 10, "b": 40})
     return fig
 
 
