@@ -1,4 +1,5 @@
-"""Device selection (cuda > mps > cpu, chosen once) and the mixed-precision policy."""
+"""Device selection (cuda > mps > cpu, chosen once), the mixed-precision policy and torch's
+thread count (:func:`set_threads`)."""
 
 from __future__ import annotations
 
@@ -33,8 +34,14 @@ def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractC
     return contextlib.nullcontext()
 
 
-def set_threads(n: int | None = None) -> None:
-    """Cap torch's intra-op threads (workers call this; default: ``ANOMALY_LAB_THREADS`` or cores)."""
+def set_threads(n: int | None = None) -> int:
+    """Set torch's intra-op thread count to ``n`` (at least 1; default: ``ANOMALY_LAB_THREADS`` or
+    the cores) and return the count it had before, so a caller can restore it. The one place that
+    sets it: the training process, the server, sweep cells and the benchmarks' timings all call
+    this. Setting the count it already has does nothing."""
     if n is None:
         n = int(os.environ.get("ANOMALY_LAB_THREADS", "0")) or (os.cpu_count() or 1)
-    torch.set_num_threads(max(1, n))
+    before = torch.get_num_threads()
+    if before != max(1, int(n)):
+        torch.set_num_threads(max(1, int(n)))
+    return before

@@ -286,10 +286,9 @@ SERVER_TORCH_THREADS = 1
 
 def limit_server_threads() -> None:
     """Run the server's own torch work on :data:`SERVER_TORCH_THREADS` threads (idempotent)."""
-    import torch
+    from ad_core.device import set_threads
 
-    if torch.get_num_threads() != SERVER_TORCH_THREADS:
-        torch.set_num_threads(SERVER_TORCH_THREADS)
+    set_threads(SERVER_TORCH_THREADS)
 
 
 def warm_up() -> None:

@@ -13,8 +13,8 @@ cell order:
   connects to an existing cluster, which receives the ``ad_core`` package with the tasks.
   Ray is an optional extra: ``pip install -r requirements-scale.txt``.
 
-Every cell sets ``torch.set_num_threads(cpus_per_cell)`` first, so the same cell gives the same
-numbers on either engine. A cell that raises is reported (one line, and in
+Every cell sets torch's thread count to ``cpus_per_cell`` first (:func:`ad_core.device.set_threads`),
+so the same cell gives the same numbers on either engine. A cell that raises is reported (one line, and in
 :attr:`SweepResult.failures`) and the sweep carries on.
 
 **Resume.** A named sweep appends each finished cell to ``<run store>/sweeps/<name>.jsonl`` as it
@@ -224,9 +224,9 @@ def call_cell(fn: CellFn, cell: dict[str, Any], threads: int) -> dict[str, Any]:
     "traceback", "seconds", "code"}``; never raises for a failing cell. ``code`` is
     :func:`cell_code` as read where the cell runs (a worker imports the tree as it is when it
     starts, which may differ from the tree the keys were made from)."""
-    import torch
+    from ad_core.device import set_threads
 
-    torch.set_num_threads(max(1, int(threads)))
+    set_threads(threads)
     try:
         code: str | None = cell_code(fn, cell)
     except Exception:  # the fingerprint is provenance; never fail a cell for it
@@ -315,12 +315,14 @@ def _local(todo: list[tuple[int, dict[str, Any]]], fn: CellFn, opts: SweepOption
     if workers == 1:  # in this process; its torch thread count is restored afterwards
         import torch
 
+        from ad_core.device import set_threads
+
         before = torch.get_num_threads()
         try:
             for i, cell in todo:
                 yield i, call_cell(fn, cell, threads)
         finally:
-            torch.set_num_threads(before)
+            set_threads(before)
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool

@@ -103,9 +103,9 @@ def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...],
           ready: Any = None, info: Any = None) -> None:
     """The training process's main loop (the target of the spawned process)."""
     exit_with_parent()
-    import torch
+    from ad_core.device import set_threads
 
-    torch.set_num_threads(threads)
+    set_threads(threads)
     _warm_torch()
     from ad_core.data import load_dataset
     from ad_core.errors import TrainingCancelledError, UserError

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ad_core.device import set_threads
 from ad_core.sweep import add_engine_args, configure, current_options, options_from_args
 
 INTUITION = (("8", "3", "identity,flip"), ("3", "8", "identity,flip"), ("8", "3", "identity,tx+7"))
@@ -74,7 +75,7 @@ def throughput(n_images: int, threads: int, repeats: int = 3) -> list[dict[str, 
     from ad_core.experiment import fit_task
     from ad_core.tasks import one_vs_rest
 
-    torch.set_num_threads(threads)
+    set_threads(threads)
     task = one_vs_rest(load_dataset("mnist5k"), "3", seed=0, max_train=32)  # weights don't matter
     x = task.test_x[:n_images]
     rows = []
@@ -118,7 +119,7 @@ def measure_paper_step(threads: int, steps: int = 4, batch_size: int = 128) -> d
     measured here with ``threads`` torch threads; the basis of the projected costs."""
     from ad_core.nets.wrn import WideResNet
 
-    torch.set_num_threads(threads)
+    set_threads(threads)
     torch.manual_seed(0)
     net = WideResNet(72, 1, 10, 4)
     opt = torch.optim.Adam(net.parameters(), 1e-3, eps=1e-7, weight_decay=5e-4)
