@@ -181,6 +181,15 @@ class Run:
             return np.zeros((0,), np.float32)
         return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
 
+    def test_kinds(self) -> np.ndarray:
+        """Every test row's kind ("normal", an anomaly class or generator) from the stored scores;
+        runs that stored no ``test_kind`` get "anomaly"/"normal" from their 0/1 labels."""
+        sc = self.scores
+        if "test_kind" in sc:
+            return sc["test_kind"].astype(str)
+        y = sc.get("test_y", np.zeros(0, dtype=int))
+        return np.where(np.asarray(y) == 1, "anomaly", "normal")
+
     def detector(self) -> Any:
         """The trained detector, reloaded from safetensors + JSON."""
         from ad_core.detectors import load_detector

@@ -25,9 +25,10 @@ import numpy as np
 from ad_core import augment, jobs, teaching
 from ad_core import metrics as M
 from ad_core import projection as projections
+from ad_core.bench import RESULTS_DIR  # where the generated results live (docs/results)
 from ad_core.contracts import Explanation, FitReport, ParamSpec, Task
 from ad_core.data import data_root, dataset_info, list_datasets, load_dataset
-from ad_core.data.base import REPO_ROOT, Dataset
+from ad_core.data.base import Dataset
 from ad_core.data.user import dataset_display_name
 from ad_core.detectors import available_detectors, get_detector_class, make_detector
 from ad_core.detectors.base import Detector
@@ -42,7 +43,6 @@ __all__ = ["CANCELLED", "DONE", "FAILED", "INTERRUPTED", "QUEUED", "RUNNING", "T
            "TESTBED_GENERATORS", "Explanation", "FitReport", "JobSnapshot", "ParamSpec", "Reference", "Run",
            "references_for"]
 
-RESULTS_DIR = REPO_ROOT / "docs" / "results"
 TASK_TITLES = {"one-vs-rest": "One class vs the rest",
                "testbed": "Controlled testbed (generated anomalies)",
                "negatives": "Negative-data split (LIS-AE)"}
@@ -508,9 +508,7 @@ def run_metrics(r: Run) -> dict[str, Any]:
     met.setdefault("aupr", M.aupr(y, s))
     met.setdefault("f1", M.f1_at_contamination(y, s))
     if not met.get("per_kind_auroc"):
-        kind = sc["test_kind"].astype(str) if "test_kind" in sc else np.where(y == 1, "anomaly",
-                                                                              "normal")
-        met["per_kind_auroc"] = M.per_kind_auroc(kind, s)
+        met["per_kind_auroc"] = M.per_kind_auroc(r.test_kinds(), s)
     return met
 
 

@@ -19,7 +19,6 @@ from ui.views import (
     page_header,
     sample_button,
     show_figure,
-    test_kinds,
     test_labels,
 )
 
@@ -39,7 +38,7 @@ with user_errors():
     sc = run.scores
     scores = sc["test"][rows] if "test" in sc else terms.sum(1)
     y = sc["test_y"][rows].astype(int) if "test_y" in sc else np.zeros(len(rows), int)
-    kinds = test_kinds(run)[rows] if len(test_kinds(run)) else np.full(len(rows), "?")
+    kinds = run.test_kinds()[rows] if len(run.test_kinds()) else np.full(len(rows), "?")
     labels = test_labels(run, rows)
     st.caption(f"{len(names)} terms; the anomaly score is their **{agg}**. "
                f"{len(rows)} explained test samples.")

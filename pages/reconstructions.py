@@ -22,7 +22,6 @@ from ui.views import (
     pick_explained,
     sample_button,
     show_figure,
-    test_kinds,
     test_labels,
 )
 
@@ -35,7 +34,7 @@ with user_errors():
         missing(run, "reconstructions", "reconstruction")
         st.stop()
     rows = explained_rows(run)
-    kinds = test_kinds(run)
+    kinds = run.test_kinds()
     x_all = run.test_x()
     inputs = x_all[rows] if len(x_all) else ex["reconstruction"] * np.nan
     st.caption(f"{len(rows)} test samples were explained when the run finished (the most and "

@@ -33,8 +33,7 @@ with user_errors():
         st.stop()
     s = sc["test"].astype(float)
     y = sc["test_y"].astype(int)
-    kind = sc["test_kind"].astype(str) if "test_kind" in sc else np.where(y == 1, "anomaly",
-                                                                          "normal")
+    kind = run.test_kinds()
     met = services.run_metrics(run)
     note = services.score_note(run)
     if note:

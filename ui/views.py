@@ -66,15 +66,6 @@ def test_labels(run: Run, rows: np.ndarray, with_row: bool = True) -> list[str]:
     return out
 
 
-def test_kinds(run: Run) -> np.ndarray:
-    """Every test row's kind ("normal", anomaly class or generator), from the stored scores."""
-    sc = run.scores
-    if "test_kind" in sc:
-        return sc["test_kind"].astype(str)
-    y = sc.get("test_y", np.zeros(0, dtype=int))
-    return np.where(np.asarray(y) == 1, "anomaly", "normal")
-
-
 def explained_rows(run: Run) -> np.ndarray:
     """Test rows that have explain() artefacts (``explain["index"]``)."""
     idx = run.explain.get("index")
@@ -86,7 +77,7 @@ def pick_explained(run: Run, key: str, default_n: int = 3, max_n: int = 12) -> n
     into the explain arrays."""
     rows = explained_rows(run)
     scores = run.scores.get("test")
-    ek = test_kinds(run)[rows]
+    ek = run.test_kinds()[rows]
     mode = st.segmented_control("Pick samples", ["by kind", "by index"], default="by kind",
                                 key=f"{key}-mode", required=True)
     if mode == "by index":

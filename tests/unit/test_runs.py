@@ -100,3 +100,14 @@ def test_unknown_run_and_generated_ids(tmp_path):
         load_run("20990101-000000-x-abcdef", tmp_path)
     ids = {new_run_id("Le Détecteur/../x") for _ in range(5)}
     assert len(ids) == 5 and all(check_run_id(i) for i in ids)
+
+
+def test_test_kinds_from_the_stored_kinds_or_the_labels(tmp_path):
+    """One place gives every test row's kind; runs without ``test_kind`` fall back to labels."""
+    save_run("k1", config={"created": 0}, metrics={}, root=tmp_path,
+             scores={"test": np.zeros(3), "test_y": np.array([0, 1, 1]),
+                     "test_kind": np.array(["normal", "flip", "cutout"])})
+    save_run("k2", config={"created": 0}, metrics={}, root=tmp_path,
+             scores={"test": np.zeros(3), "test_y": np.array([0, 1, 0])})
+    assert load_run("k1", tmp_path).test_kinds().tolist() == ["normal", "flip", "cutout"]
+    assert load_run("k2", tmp_path).test_kinds().tolist() == ["normal", "anomaly", "normal"]
