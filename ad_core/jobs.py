@@ -5,8 +5,8 @@ persistent training process (:mod:`ad_core.worker`), which runs exactly
 :func:`ad_core.experiment.run_experiment`, and replays the process's progress messages into a
 :class:`JobMonitor` (the thread-safe training monitor), so a job's run looks the same as one
 trained from the CLI. Pages poll :meth:`JobManager.snapshot` (a frozen copy), never the live
-object. ``JobManager(process=False)`` runs the experiment in the dispatcher thread instead (tests
-of the queue's logic only).
+object. ``JobManager(process=False)`` runs the experiment in a thread of this process instead,
+through the same messages (:class:`ad_core.worker.ThreadTrainer`; tests of the queue's logic only).
 
 **One training per distinct experiment** (``submit(..., reuse=True)``, what the app asks for).
 Each such job is first *keyed* (:func:`ad_core.experiment.run_key`: data fingerprint, task,
@@ -55,10 +55,10 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ad_core.errors import TrainingCancelledError, UnknownNameError, UserError
+from ad_core.errors import UnknownNameError, UserError
 from ad_core.experiment import ExperimentSpec, remember_data, run_experiment, run_key
 from ad_core.runs import find_run, new_run_id, runs_root
-from ad_core.worker import TrainingProcess, take_early
+from ad_core.worker import ThreadTrainer, TrainingProcess, take_early
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 INTERRUPTED = "interrupted"
@@ -262,7 +262,7 @@ class JobManager:
         self.keep_finished = keep_finished
         self.process = process
         self.keyer = keyer or run_key
-        self._trainer: TrainingProcess | None = None
+        self._trainer: TrainingProcess | ThreadTrainer | None = None
         self._trainer_lock = threading.Lock()
         self._trainer_data_known = False
         self._trainer_data_lock = threading.Lock()
@@ -641,10 +641,11 @@ class JobManager:
         if self.process:
             self._training_process()
 
-    def _training_process(self) -> TrainingProcess:
+    def _training_process(self) -> TrainingProcess | ThreadTrainer:
         with self._trainer_lock:
             if self._trainer is None or not self._trainer.alive:
-                self._trainer = take_early() or TrainingProcess()
+                self._trainer = ((take_early() or TrainingProcess()) if self.process
+                                 else ThreadTrainer(run_experiment))
             return self._trainer
 
     def shutdown(self) -> None:
@@ -655,13 +656,8 @@ class JobManager:
                 self._trainer = None
 
     def _run(self, job: _Job) -> None:
-        if self.process:
-            self._run_in_process(job)
-        else:
-            self._run_in_thread(job)
-
-    def _run_in_process(self, job: _Job) -> None:
-        """Hand ``job`` to the training process and replay its messages into the job record."""
+        """Hand ``job`` to the training process and replay its messages into the job record; its
+        last message decides the job's status (the one mapping of how a training ended)."""
         monitor = JobMonitor(job)
         status, error, result, saved = FAILED, "", {}, False
         try:
@@ -695,26 +691,6 @@ class JobManager:
         except (EOFError, OSError) as e:
             error = ("The training process stopped unexpectedly (out of memory?); it restarts "
                      f"with the next job. ({type(e).__name__}: {e})")
-        self._finish(job, status, error, result, saved)
-
-    def _run_in_thread(self, job: _Job) -> None:
-        status, error, result, saved = DONE, "", {}, False
-        try:
-            res = run_experiment(job.spec, JobMonitor(job), root=self.root, run_id=job.run_id)
-            saved = res.run_id is not None
-            result = {k: v for k, v in res.metrics.items()
-                      if isinstance(v, (int, float, bool, str))}
-            if res.metrics.get("cancelled") or job.cancel.is_set():
-                status, error = CANCELLED, "Stopped by you; the partly trained model was saved."
-        except TrainingCancelledError as e:
-            status, error = CANCELLED, str(e)
-        except UserError as e:
-            status, error = (CANCELLED, f"Stopped: {e}") if job.cancel.is_set() else (FAILED,
-                                                                                       str(e))
-        except Exception as e:  # a bug: keep the worker alive and show what happened
-            status = FAILED
-            error = f"Training failed with an internal error ({type(e).__name__}: {e})."
-            traceback.print_exc()
         self._finish(job, status, error, result, saved)
 
     def _finish(self, job: _Job, status: str, error: str, result: dict[str, Any],

@@ -9,7 +9,10 @@ detectors, preloads the quick-start dataset and then waits for work on a pipe:
 - parent → child: ``(spec, root, run_id)`` to train, or ``None`` to exit;
 - child → parent: ``("ready",)`` once, then per job ``("start", total)``, ``("step", step, loss,
   metrics)`` … and exactly one of ``("done", result)``, ``("cancelled", message)``,
-  ``("user_error", message)``, ``("error", message)``.
+  ``("user_error", message)``, ``("error", message)`` (:func:`run_job`).
+
+:class:`ThreadTrainer` serves the same protocol from a thread of the calling process (the job
+manager's ``process=False``, for tests), so a job's outcome is decided in one place either way.
 
 Cancel is a shared :class:`multiprocessing.Event` that the training loop polls through
 :meth:`PipeMonitor.should_stop`; the parent clears it before each job, the child never does.
@@ -25,9 +28,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import threading
 import time
 import traceback
+import types
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -108,7 +114,7 @@ def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...],
     set_threads(threads)
     _warm_torch()
     from ad_core.data import load_dataset
-    from ad_core.errors import TrainingCancelledError, UserError
+    from ad_core.errors import UserError
     from ad_core.experiment import ExperimentSpec, data_fingerprint, run_experiment
 
     known: dict[str, tuple[str, tuple[int, ...]]] = {}
@@ -130,18 +136,27 @@ def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...],
         if msg is None:
             return
         spec, root, run_id = msg
-        try:
-            res = run_experiment(spec, PipeMonitor(conn, cancel), root=root, run_id=run_id)
-            result = {k: v for k, v in res.metrics.items()
-                      if isinstance(v, (int, float, bool, str))}
-            conn.send(("done", {"saved": res.run_id is not None, "metrics": result}))
-        except TrainingCancelledError as e:
-            conn.send(("cancelled", str(e)))
-        except UserError as e:
-            conn.send(("user_error", str(e)))
-        except Exception as e:  # a bug: the traceback goes to the server log, the job fails
-            traceback.print_exc()
-            conn.send(("error", f"{type(e).__name__}: {e}"))
+        run_job(conn, cancel, spec, root, run_id, run_experiment)
+
+
+def run_job(conn: Any, cancel: Any, spec: Any, root: Any, run_id: str,
+            run_experiment: Callable[..., Any]) -> None:
+    """Run one job and report it on ``conn`` (anything with ``send``): its progress, then exactly
+    one of ``done`` / ``cancelled`` / ``user_error`` / ``error`` — the one place where the way a
+    training ended becomes a message (the job manager maps messages to job statuses)."""
+    from ad_core.errors import TrainingCancelledError, UserError
+
+    try:
+        res = run_experiment(spec, PipeMonitor(conn, cancel), root=root, run_id=run_id)
+        result = {k: v for k, v in res.metrics.items() if isinstance(v, (int, float, bool, str))}
+        conn.send(("done", {"saved": res.run_id is not None, "metrics": result}))
+    except TrainingCancelledError as e:
+        conn.send(("cancelled", str(e)))
+    except UserError as e:
+        conn.send(("user_error", str(e)))
+    except Exception as e:  # a bug: the traceback goes to the server log, the job fails
+        traceback.print_exc()
+        conn.send(("error", f"{type(e).__name__}: {e}"))
 
 
 class TrainingProcess:
@@ -200,6 +215,40 @@ class TrainingProcess:
             self.process.kill()
         self.conn.close()
 
+
+class ThreadTrainer:
+    """The training process's protocol served by a thread of this process instead
+    (``JobManager(process=False)``: tests of the queue's logic). Each job runs the given
+    ``run_experiment`` (a test passes a fake) through the same :func:`run_job`, so a job ends the
+    same way in both."""
+
+    preload: tuple[str, ...] = ()  # nothing preloaded: the server keys jobs on its own data
+
+    def __init__(self, run_experiment: Callable[..., Any]) -> None:
+        self._run = run_experiment
+        self._inbox: queue.SimpleQueue[tuple] = queue.SimpleQueue()
+        self.cancel = threading.Event()
+        self.ready_event = threading.Event()
+        self.ready_event.set()
+        self.ready = True
+        self.alive = True
+
+    def submit(self, spec: Any, root: Any, run_id: str) -> None:
+        """Run one job in a new thread (the job manager runs one at a time)."""
+        self.cancel.clear()
+        conn = types.SimpleNamespace(send=self._inbox.put)
+        threading.Thread(target=run_job, args=(conn, self.cancel, spec, root, run_id, self._run),
+                         name="anomaly-lab-training-thread", daemon=True).start()
+
+    def receive(self, timeout: float) -> tuple | None:
+        """The next message, or ``None`` when none arrived within ``timeout`` seconds."""
+        try:
+            return self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        """Nothing to stop: a running job's thread ends with its job."""
 
 
 _early: TrainingProcess | None = None

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ad_core import jobs, worker
-from ad_core.errors import UnknownNameError
+from ad_core.errors import TrainingCancelledError, UnknownNameError
 from ad_core.experiment import ExperimentResult, ExperimentSpec
 from ad_core.runs import load_run
 
@@ -151,3 +151,23 @@ def test_the_early_training_process_is_started_once_per_server(monkeypatch) -> N
     worker.start_early()  # a rerun after the job manager adopted it
     worker.start_early()
     assert len(started) == 1 and worker.take_early() is None
+
+
+@pytest.mark.parametrize("exc, status, error", [
+    (ValueError("boom"), jobs.FAILED, "Training failed with an internal error (ValueError: boom)."),
+    (UnknownNameError("no such class"), jobs.FAILED, "no such class"),
+    (TrainingCancelledError("Stopped early."), jobs.CANCELLED, "Stopped early.")])
+def test_process_false_ends_a_job_through_the_same_messages(tmp_path, monkeypatch, exc, status,
+                                                            error) -> None:
+    """process=False (tests) runs the job in a thread through worker.run_job, so how a training
+    ended maps to a job status in one place (JobManager._run), as for the training process."""
+
+    def failing(spec, monitor, *, root=None, run_id=None):
+        monitor.on_start(3)
+        raise exc
+
+    monkeypatch.setattr(jobs, "run_experiment", failing)
+    m = jobs.JobManager(root=tmp_path, process=False)
+    s = m.wait(m.submit(SPEC, "dora"), "dora", timeout=10)
+    assert (s.status, s.error, s.saved) == (status, error, False)
+    assert isinstance(m._trainer, worker.ThreadTrainer)
