@@ -1,4 +1,5 @@
-"""Command line: ``python -m ad_core {datasets,detectors,train,bench,runs}``.
+"""Command line: ``python -m ad_core {datasets,detectors,train,bench,runs,app}``, installed as the
+``anomaly-lab`` command (``[project.scripts]`` in pyproject.toml → :func:`console`).
 
 User mistakes exit with code 2 and one line on stderr; ``train --json`` ends stdout with one JSON
 object (dataset, normal, detector, preset, seed, auroc, aupr, f1, fit_seconds, score_seconds,
@@ -8,9 +9,13 @@ run_id).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from ad_core.errors import UserError
@@ -177,6 +182,53 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def app_folder() -> Path:
+    """The folder holding ``app.py`` with ``pages/``, ``ui/``, ``assets/`` and ``.streamlit/``: the
+    clone this ``ad_core`` lies in, else the ``anomaly_lab_app`` package an installed wheel ships."""
+    clone = Path(__file__).resolve().parents[1]
+    if (clone / "app.py").is_file() and (clone / "pages").is_dir():
+        return clone
+    spec = importlib.util.find_spec("anomaly_lab_app")
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(loc) / "app.py").is_file():
+            return Path(loc)
+    raise UserError("The app's files (app.py, pages/, ui/) are not installed beside ad_core; "
+                    "reinstall with pip install 'anomaly-lab[app]' or run from a clone.")
+
+
+def app_command(streamlit_args: list[str]) -> list[str]:
+    """``python -m streamlit run`` on :func:`app_folder`'s ``app.py``, with the options of its
+    ``.streamlit/config.toml`` as flags (Streamlit reads that file only from the working
+    directory); ``streamlit_args`` come last, so they win."""
+    import tomllib
+
+    folder = app_folder()
+    flags = []
+    config = folder / ".streamlit" / "config.toml"
+    if config.is_file():
+        for section, options in tomllib.loads(config.read_text()).items():
+            for key, value in options.items():
+                if isinstance(value, bool):
+                    value = "true" if value else "false"
+                if isinstance(value, str | int | float):
+                    flags.append(f"--{section}.{key}={value}")
+    return [sys.executable, "-m", "streamlit", "run", *flags, str(folder / "app.py"), *streamlit_args]
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("streamlit") is None:
+        raise UserError("The app needs Streamlit: pip install 'anomaly-lab[app]'.")
+    cmd = app_command(args.streamlit_args)
+    threads = str(os.cpu_count() or 2)  # as `make app`: BLAS/OpenMP/numba share the cores
+    env = {var: threads for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    env.update(os.environ)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":  # become the server: Ctrl-C and signals reach Streamlit directly
+        os.execve(cmd[0], cmd, env)
+    return subprocess.call(cmd, env=env)
+
+
 def _seed(text: str) -> int:
     """``--seed``: a whole number ≥ 0 (torch and numpy reject negative seeds)."""
     try:
@@ -188,11 +240,13 @@ def _seed(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m ad_core") -> argparse.ArgumentParser:
     from ad_core.sweep import add_engine_args
 
-    p = argparse.ArgumentParser(prog="python -m ad_core", description="Anomaly Lab command line.")
+    p = argparse.ArgumentParser(prog=prog, description="Anomaly Lab command line.")
     sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("app", help="start the Streamlit app; further arguments go to streamlit run "
+                   "(e.g. --server.port 8502)")
     sub.add_parser("datasets", help="list datasets and whether they are available here")
     sub.add_parser("detectors", help="list detectors and their parameters")
     sub.add_parser("runs", help="list saved runs")
@@ -230,10 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m ad_core") -> int:
+    parser = build_parser(prog)
+    args, rest = parser.parse_known_args(argv)
+    if args.cmd == "app":
+        args.streamlit_args = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     handlers = {"datasets": cmd_datasets, "detectors": cmd_detectors, "train": cmd_train,
-                "bench": cmd_bench, "runs": cmd_runs}
+                "bench": cmd_bench, "runs": cmd_runs, "app": cmd_app}
     try:
         return handlers[args.cmd](args)
     except UserError as e:
@@ -242,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")
         return 130
+
+
+def console() -> int:
+    """The ``anomaly-lab`` command: :func:`main` under that name."""
+    return main(prog="anomaly-lab")
 
 
 if __name__ == "__main__":
