@@ -36,7 +36,9 @@ class ParamSpec:
     ``kind`` is ``int``, ``float``, ``bool``, ``choice`` or ``str``; ``low``/``high`` bound numbers
     (inclusive); ``log`` suggests a log-scale widget; ``choices`` lists allowed values;
     ``aliases`` are older names of the same parameter that saved runs and configs may still use,
-    ``value_aliases`` older spellings of its values (``(("standard", "features"),)``).
+    ``value_aliases`` older spellings of its values (``(("standard", "features"),)``): the one
+    mechanism by which a renamed parameter's old runs still load (read by
+    :meth:`ad_core.detectors.base.Detector.canonical_params` and the estimators' ``__init__``).
     """
 
     name: str
@@ -54,6 +56,14 @@ class ParamSpec:
     def canonical_value(self, value: Any) -> Any:
         """``value`` with an older spelling (``value_aliases``) replaced by today's."""
         return dict(self.value_aliases).get(value, value) if isinstance(value, str) else value
+
+    def older_value_decides(self, value: Any) -> bool:
+        """Whether ``value``, stored under an older name, overrides the value stored under
+        today's name beside it. Both appear together only where two older parameters became this
+        one (Toll's ``select`` best/last and ``selection`` val_loss/labelled_val): the older one
+        decides unless it means this parameter's default, which says nothing today's name does
+        not (``selection=val_loss`` beside ``select=last`` is ``last``)."""
+        return self.canonical_value(value) != self.default
 
     def coerce(self, value: Any) -> Any:
         """Convert ``value`` (maybe a CLI string) to this type and check the range."""
@@ -347,13 +357,15 @@ _LOOP_KEYS = ("step", "loss", "val_step", "val", "best_step", "cancelled", "step
 class FitReport:
     """What training produced, read from the detector's flat ``history_`` record.
 
-    ``phases`` in training order, ``selection`` the checkpoint rule where the detector records one
-    (Toll: ``val_loss`` or ``labelled_val``); ``cancelled`` is True when any phase was stopped.
+    ``phases`` in training order, ``select`` the checkpoint rule where the detector records one
+    (Toll: ``best``, ``last`` or ``labelled_val``; runs older than issue 19 recorded it as
+    ``selection`` and their rule is in their parameters); ``cancelled`` is True when any phase was
+    stopped.
     ``history`` is the flat record itself (``<phase>_loss`` … keys), as saved in runs.
     """
 
     phases: tuple[PhaseReport, ...] = ()
-    selection: str | None = None
+    select: str | None = None
     history: dict[str, list] = field(default_factory=dict)
 
     @property
@@ -399,5 +411,5 @@ class FitReport:
                 best_step=int(best[-1]) if best else None,
                 cancelled=bool(get("cancelled") and get("cancelled")[-1] is True),
                 steps_per_epoch=int(spe[-1]) if spe else None, curves=curves))
-        sel = h.get("selection")
+        sel = h.get("select")
         return cls(tuple(phases), str(sel[-1]) if isinstance(sel, list) and sel else None, h)

@@ -189,6 +189,11 @@ class ReconstructionDetector(Detector):
         """What ``select=best`` minimises: the validation-normal loss (no labels)."""
         return lambda: self._mean_score(data.val_x)
 
+    def loop_select(self) -> str:
+        """The training loop's ``select`` (``best`` = lowest :meth:`validation_criterion`, or
+        ``last``); a subclass with more checkpoint rules maps its own here."""
+        return str(self.params_["select"])
+
     def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
         gen = self._setup(data)
         self._train_phase(data, monitor, gen, phase="")
@@ -205,15 +210,13 @@ class ReconstructionDetector(Detector):
             x_hat, z = net(prep(self.training_input(x)))
             return self.sample_loss(xm, x_hat, z).mean()
 
-        select = "best" if p["select"] == "labelled_val" else p["select"]
-
         opt = self._optimizer(net.parameters())
         sched, per = self._schedule(opt)
         return fit_loop(modules=net, optimizer=opt, loss_fn=loss_fn,
                         data=(data.train_x.to(self.device_),), batch_size=int(p["batch_size"]),
                         scheduler=sched, scheduler_per=per, monitor=monitor,
                         validate=self.validation_criterion(data), eval_every=int(p["eval_every"]) or None,
-                        select=select, generator=gen, device=self.device_, drop_last=True,
+                        select=self.loop_select(), generator=gen, device=self.device_, drop_last=True,
                         history=self.history_, phase=phase, **self._loop_length())
 
     # --------------------------------------------------------------- inference

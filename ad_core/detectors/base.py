@@ -48,18 +48,20 @@ from ad_core.errors import BadDataError, BadParameterError, UnknownNameError, di
 __all__ = ["Detector", "NullMonitor", "ParamSpec", "Task", "TrainingMonitor", "check_input"]
 
 
-def _estimator_init(names: tuple[str, ...], aliases: dict[str, str]) -> Callable[..., None]:
+def _estimator_init(names: tuple[str, ...], aliases: dict[str, ParamSpec]) -> Callable[..., None]:
     """An ``__init__`` storing ``preset`` and each parameter as an attribute of the same name, with
     a real signature (keyword-only, default ``None`` = the preset's value) for scikit-learn.
 
-    Older parameter names (``ParamSpec.aliases``) are accepted and stored under the current name.
+    Older parameter names (``ParamSpec.aliases``: ``{older name: spec}``) are accepted and stored
+    under the current name, by the same rule as :meth:`Detector.canonical_params`.
     """
 
     def __init__(self: Detector, preset: str = "quick", **params: Any) -> None:
-        for old, new in aliases.items():
+        for old, spec in aliases.items():
             if old in params:
                 value = params.pop(old)
-                params.setdefault(new, value)
+                if spec.name not in params or spec.older_value_decides(value):
+                    params[spec.name] = value
         unknown = [k for k in params if k not in names]
         if unknown:
             raise UnknownNameError(f"{type(self).name} has no parameter {unknown[0]!r}. "
@@ -98,7 +100,7 @@ class Detector(BaseEstimator):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__init__" not in cls.__dict__:
-            aliases = {a: p.name for p in cls.params for a in p.aliases}
+            aliases = {a: p for p in cls.params for a in p.aliases}
             cls.__init__ = _estimator_init(tuple(p.name for p in cls.params), aliases)
 
     # ----------------------------------------------------------------- parameters
@@ -112,16 +114,24 @@ class Detector(BaseEstimator):
 
     @classmethod
     def canonical_params(cls, values: Mapping[str, Any]) -> dict[str, Any]:
-        """``values`` with older parameter names (a saved run's config) under today's names."""
+        """``values`` with older parameter names and values (a saved run's config) under today's
+        (``ParamSpec.aliases``/``value_aliases``). Where an older name is stored beside today's,
+        today's wins unless :meth:`~ad_core.contracts.ParamSpec.older_value_decides`."""
         out: dict[str, Any] = {}
+        older: dict[str, tuple[ParamSpec, Any]] = {}
         for k, v in values.items():
             try:
                 spec = cls.param_spec(k)
             except UnknownNameError:
                 out[k] = v
                 continue
-            if spec.name == k or spec.name not in values:  # today's name wins over an alias
-                out[spec.name] = spec.canonical_value(v)
+            if spec.name == k:
+                out[k] = spec.canonical_value(v)
+            else:
+                older[spec.name] = (spec, v)
+        for name, (spec, v) in older.items():
+            if name not in out or spec.older_value_decides(v):
+                out[name] = spec.canonical_value(v)
         return out
 
     @classmethod

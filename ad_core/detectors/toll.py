@@ -16,9 +16,13 @@ the validation-normal loss (``select=best``, default, no labels), or the last we
 (``select=last``), or — to reproduce the paper's tables, which selected by AUROC on a
 validation set containing labelled anomalies — ``select=labelled_val``: AUROC on the
 validation normals against held-out anomalies drawn from the *training* split of the other
-classes (never the test set), which the experiment passes to ``fit`` as ``negatives``. Older
-runs wrote ``selection=val_loss|labelled_val``; they load as ``select``. The run records which
-criterion was used (``history_['selection']``: ``val_loss`` or ``labelled_val``).
+classes (never the test set), which the experiment passes to ``fit`` as ``negatives``. The run
+records the rule it trained with (``history_['select']``).
+
+Older runs had two parameters, ``select`` (best/last) and ``selection`` (val_loss/labelled_val),
+and recorded ``history_['selection']``. They load through one mechanism, the ``select``
+:class:`~ad_core.contracts.ParamSpec`'s older name and value (``selection``, ``val_loss`` →
+``best``), read by :meth:`ad_core.detectors.base.Detector.canonical_params`.
 """
 
 from __future__ import annotations
@@ -74,6 +78,9 @@ def paper_setting(dataset: str | None, input_shape: tuple[int, ...] | None) -> s
     return "mnist"
 
 
+#: Toll's checkpoint rule. ``selection`` (val_loss/labelled_val) is its older name: runs written
+#: before issue 10 stored it beside ``select`` (best/last), and there its ``labelled_val`` decides
+#: (:meth:`ad_core.contracts.ParamSpec.older_value_decides`).
 P_TOLL_SELECT = ParamSpec(
     "select", "choice", "best", "Checkpoint kept: best = lowest validation-normal loss (no "
     "labels); last = final weights; labelled_val = best AUROC against labelled anomalies from "
@@ -86,9 +93,9 @@ class TollDetector(ReconstructionDetector):
     """Toll (targeted collapse): an AE whose loss and score add β·‖z‖_p to ‖x̂ − x‖₂.
 
     Parameters (beyond the AE's network and training ones): ``beta`` (≥ 0; 0 = plain AE),
-    ``p`` (1, 2 or inf: the latent norm), ``selection`` (val_loss = validation-normal loss, the
-    default; labelled_val = the paper's labelled-anomaly AUROC, explicit) is one value of
-    ``select`` (best / last / labelled_val), ``n_val_anomalies``.
+    ``p`` (1, 2 or inf: the latent norm), ``select`` (best = lowest validation-normal loss, the
+    default; last; labelled_val = the paper's labelled-anomaly AUROC, explicit),
+    ``n_val_anomalies``.
     Presets: ``quick`` (small conv AE with BatchNorm, standardised pixels, z = 128, β = 1000,
     400 random batches of 64, Adam 5e-4); ``paper`` (appendix
     B: 2000 iterations, checkpoint every 20, per-dataset batch/β/z/lr and network).
@@ -120,15 +127,6 @@ class TollDetector(ReconstructionDetector):
                   "eval_every": 20},
         "paper": {"iterations": 2000, "eval_every": 20, "select": "best"},
     }
-
-    @classmethod
-    def canonical_params(cls, values: Any) -> dict[str, Any]:
-        """Older runs had ``select`` (best/last) and ``selection`` (val_loss/labelled_val):
-        ``selection=labelled_val`` becomes ``select=labelled_val``."""
-        out = super().canonical_params(values)
-        if values.get("selection") == "labelled_val":
-            out["select"] = "labelled_val"
-        return out
 
     @classmethod
     def dataset_preset(cls, preset: str, dataset: str | None,
@@ -178,9 +176,14 @@ class TollDetector(ReconstructionDetector):
         return NegativesRequest("labelled-anomalies", seed=int(p["seed"]),
                                 n=int(p["n_val_anomalies"]))
 
+    def loop_select(self) -> str:
+        """``labelled_val`` keeps the best weights by its own criterion (below)."""
+        select = str(self.params_["select"])
+        return "best" if select == "labelled_val" else select
+
     def validation_criterion(self, data: FitData) -> Any:
+        self.history_["select"] = [str(self.params_["select"])]
         if self.params_["select"] != "labelled_val":
-            self.history_["selection"] = ["val_loss"]
             return super().validation_criterion(data)
         from ad_core.metrics import auroc
 
@@ -191,7 +194,6 @@ class TollDetector(ReconstructionDetector):
                                     "dataset's training split, never the test set).")
         xv = torch.cat([data.val_x, anomalies])
         yv = np.r_[np.zeros(len(data.val_x)), np.ones(len(anomalies))]
-        self.history_["selection"] = ["labelled_val"]
         self.n_labelled_val_ = len(anomalies)
         return lambda: 1.0 - auroc(yv, self._per_sample(xv).numpy())
 
@@ -222,7 +224,5 @@ class TollDetector(ReconstructionDetector):
 
     def _state_json(self) -> dict[str, Any]:
         return {**super()._state_json(),
-                "selection": "labelled_val" if self.params_["select"] == "labelled_val"
-                else "val_loss",
                 "n_labelled_val": getattr(self, "n_labelled_val_", 0),
                 "standardization": getattr(self, "standardization_", "")}

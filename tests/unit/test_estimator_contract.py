@@ -89,7 +89,7 @@ def test_explanation_is_typed_and_terms_aggregate_to_the_score(task8):
     back = Explanation.from_arrays(ex.to_arrays())
     assert back.available() == ex.available()
     rep = det.report_
-    assert rep.phases and rep.phases[0].losses and rep.selection == "val_loss"
+    assert rep.phases and rep.phases[0].losses and rep.select == "best"
     assert rep.selected_step is not None and rep.phases[0].steps_per_epoch
 
 
@@ -132,9 +132,16 @@ def test_one_name_per_concept_with_old_names_still_read():
     toll = get_detector_class("toll")
     assert toll.canonical_params({"select": "best", "selection": "labelled_val"})["select"] == \
         "labelled_val"
+    assert toll.canonical_params({"selection": "labelled_val", "select": "best"})["select"] == \
+        "labelled_val"  # whichever order the old run stored them in
     assert toll.canonical_params({"select": "last", "selection": "val_loss"})["select"] == "last"
+    assert toll.canonical_params({"selection": "val_loss"}) == {"select": "best"}
     assert make_detector("toll", selection="labelled_val").negatives_request().kind == \
         "labelled-anomalies"
+    assert make_detector("toll", select="best", selection="labelled_val").negatives_request() \
+        .kind == "labelled-anomalies"  # the constructor follows the same rule
+    assert make_detector("toll", select="last", selection="val_loss").resolve_params()[
+        "select"] == "last"
     for name in NAMES:  # no two parameters of one detector share a name or an alias
         names = [n for p in get_detector_class(name).params for n in (p.name, *p.aliases)]
         assert len(names) == len(set(names)), name

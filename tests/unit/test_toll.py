@@ -27,7 +27,8 @@ def test_toll_beats_iforest_on_digits(fitted, task8):
     base = M.auroc(task8.test_y, ifo.decision_function(task8.test_x))
     auc = M.auroc(task8.test_y, fitted.decision_function(task8.test_x))
     assert auc > base, f"Toll {auc:.3f} vs IsolationForest {base:.3f}"
-    assert fitted.history_["selection"] == ["val_loss"]
+    assert fitted.history_["select"] == ["best"] and "selection" not in fitted.history_
+    assert fitted.report_.select == "best"
     assert fitted.history_["val_step"][:2] == [20, 40]
 
 
@@ -71,8 +72,9 @@ def test_beta_zero_is_the_plain_autoencoder_l2_objective(task8):
 def test_labelled_validation_selection_is_explicit_and_recorded(task8):
     det = fit_task(make_detector("toll", "quick", select="labelled_val", n_val_anomalies=50, iterations=40,
                         batch_size=32, latent_dim=16, width=8), task8)
-    assert det.history_["selection"] == ["labelled_val"]
-    assert det._state_json()["selection"] == "labelled_val"
+    # new runs record the rule under today's name and value only
+    assert det.history_["select"] == ["labelled_val"] and det.report_.select == "labelled_val"
+    assert "selection" not in det.history_ and "selection" not in det._state_json()
     assert det.n_labelled_val_ == 50
     assert all(0.0 <= v <= 1.0 for v in det.history_["val"])  # 1 − AUROC
 
