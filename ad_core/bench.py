@@ -1,7 +1,11 @@
-"""Benchmark grids: classes × detectors × seeds through the sweep runner → docs/results/.
+"""The one generic grid (``python -m ad_core bench``) and the results files; not a study, not the engine.
 
-Every row records what was measured: AUROC/AUPR/F1, fit and score seconds, data sizes, seed and
-the machine. The markdown table is generated from the JSON, never typed by hand.
+:func:`run_grid` runs classes × detectors × seeds of one dataset through the sweep engine
+(:mod:`ad_core.sweep`) into ``docs/results/`` (:data:`RESULTS_DIR`); :func:`write_results`,
+:func:`grid_table` and :func:`run_jobs` are what the studies (``ad_core/benchmarks/``, each one
+paper claim or product measurement) share. Every row records what was measured: AUROC/AUPR/F1,
+fit and score seconds, data sizes, seed and the machine. The markdown table is generated from the
+JSON, never typed by hand.
 """
 
 from __future__ import annotations

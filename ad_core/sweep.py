@@ -1,4 +1,7 @@
-"""One grid runner for ``python -m ad_core bench`` and every ``ad_core/benchmarks`` script.
+"""The engine that runs any grid's cells (local processes or Ray); it knows no grid and no study.
+
+It runs the cells of ``python -m ad_core bench`` (:mod:`ad_core.bench`) and of every study in
+``ad_core/benchmarks``: engines, resources, resume and per-cell keys live here.
 
 A sweep is a list of *cells* (JSON-able dicts, usually :class:`~ad_core.experiment.ExperimentSpec`
 fields) and a *cell function* (a module-level function ``cell -> dict``; by default
