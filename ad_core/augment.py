@@ -1,4 +1,4 @@
-"""The augmentation catalogue of the data-augmentation study (METHODS.md §1) as batched tensor ops.
+"""The augmentation catalogue of the data-augmentation study (docs/methods.md §2) as batched tensor ops.
 
 A denoising autoencoder f_aug is trained to map aug(x) back to x; the study's finding is that this
 helps only when ``aug`` is *aligned* with the unknown anomaly-generating function ``gen``. This
@@ -646,7 +646,7 @@ _GEN_OVERRIDES: dict[str, Params] = {"flip": {"p": 1.0}, "invert": {"p": 1.0}, "
 
 
 def anomaly_generator(name: str, **params: Any) -> AugmentFn:
-    """The controlled testbed's anomaly-generating function ``gen`` (METHODS.md §1).
+    """The controlled testbed's anomaly-generating function ``gen`` (docs/methods.md §2).
 
     ``flip`` is the vertical flip with p = 1, ``cutout`` torchvision's RandomErasing defaults with
     p = 1, ``invert`` 1 − x with p = 1; any other catalogue name is accepted with its defaults (and

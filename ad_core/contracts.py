@@ -1,4 +1,4 @@
-"""The ground floor (DESIGN.md §2): the records every other layer agrees on.
+"""The ground floor (docs/ARCHITECTURE.md, floor 0): the records every other layer agrees on.
 
 - :class:`ParamSpec` — one hyperparameter of a detector or an augmentation;
 - :class:`TrainingMonitor` (and :class:`NullMonitor`) — how the training loop reports progress;
@@ -236,7 +236,7 @@ class FitData:
 
 @dataclass
 class Explanation:
-    """Per-sample artefacts of ``Detector.explain(x)`` (DESIGN.md §2); every field is optional.
+    """Per-sample artefacts of ``Detector.explain(x)`` (docs/ARTIFACTS.md); every field is optional.
 
     Pages ask :meth:`has` / :meth:`available` what exists instead of branching on detector names.
     ``score_terms`` ``[N, T]`` aggregate to ``decision_function`` by ``score_aggregation``

@@ -1,4 +1,4 @@
-"""Dirichlet maximum-likelihood fit and GeoTrans's Dirichlet normality score (METHODS.md §4).
+"""Dirichlet maximum-likelihood fit and GeoTrans's Dirichlet normality score (docs/methods.md §5).
 
 GeoTrans models the softmax vector y(T_i(x)) of normal images under transformation i as
 Dir(α_i). α_i is fitted by maximum likelihood with Minka's fixed point iteration (Minka 2000,

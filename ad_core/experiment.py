@@ -1,4 +1,5 @@
-"""One experiment end to end (DESIGN.md §3): dataset → task → fit → score → metrics → saved run.
+"""One experiment end to end: dataset → task → fit → score → metrics → saved run (docs/ARCHITECTURE.md,
+"Data flow of one run").
 
 The CLI, the app's background jobs and the benchmarks all call :func:`run_experiment`, so a run
 looks the same whichever door it came through.

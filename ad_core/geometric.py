@@ -1,4 +1,4 @@
-"""GeoTrans's geometric transformation set as batched tensor ops (METHODS.md §4, papers/geotrans.txt).
+"""GeoTrans's geometric transformation set as batched tensor ops (docs/methods.md §5; Golan & El-Yaniv 2018).
 
 A *transformation* is a composition applied in this order: optional horizontal flip, then an
 integer translation, then a counter-clockwise rotation by k·90° (``np.rot90``). The translation

@@ -1,4 +1,4 @@
-"""Evaluation metrics (METHODS.md §1 statistics, §7). Anomaly = positive class; scores: higher =
+"""Evaluation metrics (docs/methods.md §8; statistics §9). Anomaly = positive class; scores: higher =
 more anomalous. The augmentation study's one-sided Wilcoxon test is :func:`wilcoxon_paired`."""
 
 from __future__ import annotations

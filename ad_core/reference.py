@@ -1,4 +1,5 @@
-"""The papers' published numbers, transcribed from ``/work/shared/REFERENCE_RESULTS.md``.
+"""The papers' published numbers, transcribed from their tables and figures (the comment above
+each group names its source; docs/methods.md cites the same).
 
 AUROC in %, anomaly = positive, one-vs-rest unless the entry says otherwise. The Compare page
 shows them beside our measurements where dataset and detector match; ``our_datasets`` lists our
@@ -39,6 +40,9 @@ LISAE = "LIS-AE"
 GEOTRANS = "GeoTrans (Golan & El-Yaniv 2018)"
 
 REFERENCES: tuple[Reference, ...] = (
+    # Toll (Ghafourian et al. 2023): Table 1 (MNIST per class, and the OC-SVM / IF / KDE averages
+    # of the same table), Table 7 (β = 0 ablation), Table 2 (CIFAR-10), Table 3 (Fashion-MNIST,
+    # CIFAR-100).
     Reference(TOLL, "MNIST", "toll", 98.4,
               _pc((99.8, 99.9, 96.2, 97.9, 97.8, 98.1, 99.5, 98.7, 97.3, 98.5)),
               our_datasets=_MNIST, note=_MNIST_NOTE),
@@ -51,6 +55,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference(TOLL, "Fashion-MNIST", "toll", 93.2, our_datasets=("fashion_mnist",)),
     Reference(TOLL, "CIFAR-10", "toll", 69.6, our_datasets=("cifar10",)),
     Reference(TOLL, "CIFAR-100 (20 superclasses)", "toll", 67.6, our_datasets=("cifar100",)),
+    # GeoTrans (Golan & El-Yaniv 2018): Table 1, GeoTrans and the RAW-OC-SVM baseline.
     Reference(GEOTRANS, "CIFAR-10", "geotrans", 86.0,
               _pc((74.7, 95.7, 78.1, 72.4, 87.8, 87.8, 83.4, 95.5, 93.3, 91.3)),
               our_datasets=("cifar10",)),
@@ -63,6 +68,7 @@ REFERENCES: tuple[Reference, ...] = (
               our_datasets=("fashion_mnist",)),
     Reference(GEOTRANS + " table (RAW-OC-SVM)", "CIFAR-10", "ocsvm", 62.0,
               our_datasets=("cifar10",)),
+    # LIS-AE (Battikh & Lenskiy 2022): Tables 1 and 2 (AUC × 100).
     Reference(LISAE + " Table 1", "MNIST", "lisae", 97.68, our_datasets=_MNIST, note=_MNIST_NOTE),
     Reference(LISAE + " Table 1", "MNIST", "ae", 96.01, our_datasets=_MNIST, note=_MNIST_NOTE),
     Reference(LISAE + " Table 1", "MNIST", "kde", 95.68, our_datasets=_MNIST, note=_MNIST_NOTE),
@@ -90,9 +96,10 @@ NEUTRAL = "NeuTraL AD (Qiu et al. 2021)"
 GEOTRANS_INTUITION_EXPERIMENTS: tuple[tuple[str, str, str], ...] = (
     ("8", "3", "identity,flip"), ("3", "8", "identity,flip"), ("8", "3", "identity,tx+7"))
 
-# Paper figures of each claim :mod:`ad_core.benchmarks.fidelity` reruns (REFERENCE_RESULTS.md).
+# Paper figures of each claim :mod:`ad_core.benchmarks.fidelity` reruns (sources per line).
 FIDELITY: dict[str, dict[str, float]] = {
-    # Toll ablation, MNIST digit 8 (AUROC %), and the latent-norm averages over classes
+    # Toll ablation, MNIST digit 8 (AUROC %; Table 7), and the latent-norm averages over classes
+    # (Table 8)
     "toll_digit8": {"beta0": 82.9, "beta1000": 97.3},
     "toll_norms": {"1": 98.4, "2": 98.4, "inf": 97.4},
     # LIS-AE (AUC): Table 3 MNIST row, Table 1 1-class and 2-class MNIST
@@ -102,7 +109,8 @@ FIDELITY: dict[str, dict[str, float]] = {
     "geotrans": {"geotrans_fmnist": 93.5, "raw_ocsvm_fmnist": 92.8},
     # GeoTrans §6 (AUROC)
     "geotrans_intuition": {"8v3_flip": 0.646, "3v8_flip": 0.957, "8v3_translate": 0.919},
-    # NeuTraL AD appendix A, K = 2, τ = 1 (unscaled DCL), and tabular F1 % (approximate)
+    # NeuTraL AD appendix A.3, K = 2, τ = 1 (unscaled DCL); Arrhythmia F1 %: NeuTraL AD's main
+    # text (approximate: the text we hold is the appendix), IsolationForest from Toll's Table 4
     "neutral_appendix": {"identity": 1.386, "counterexample": 0.627},
     "neutral_tabular": {"neutral_arrhythmia_f1": 60.0, "iforest_arrhythmia_f1": 53.0},
 }

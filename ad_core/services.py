@@ -1,4 +1,5 @@
-"""The small facade the app's pages call (DESIGN.md §1): datasets, detectors, jobs, runs, results.
+"""The small facade the app's pages call: datasets, detectors, jobs, runs, results (docs/ARCHITECTURE.md,
+floor 9).
 
 Pages hold widgets and layout; everything they need to *know* or *do* goes through here, so the
 page files stay thin and the same calls are usable from tests and benchmarks. Pages import only

@@ -1,4 +1,5 @@
-"""Anomaly-detection tasks built from a labelled dataset (DESIGN.md §2, METHODS.md §1, §3, §7).
+"""Anomaly-detection tasks built from a labelled dataset (docs/ARCHITECTURE.md, floor 2;
+docs/methods.md §2, §4, §8).
 
 A :class:`Task` holds normals to train on, held-out normals for validation (never anomalies) and a
 labelled test set. Every builder is deterministic in its seed: same seed → same split.
@@ -105,7 +106,7 @@ def _names(ds: Dataset, ids: Sequence[int]) -> tuple[str, ...]:
 def one_vs_rest(ds: Dataset, normal: Sequence[str | int] | str | int, seed: int = 0, *,
                 val_fraction: float = 0.1, test_fraction: float = 0.2,
                 max_train: int | None = None) -> Task:
-    """One (or several) normal classes against all others (METHODS.md §7; ODDS protocol for tables)."""
+    """One (or several) normal classes against all others (docs/methods.md §8; ODDS protocol for tables)."""
     normals = _resolve_normals(ds, normal)
     y = ds.y.numpy()
     stats = None

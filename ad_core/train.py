@@ -1,4 +1,4 @@
-"""The one training loop shared by every deep detector (DESIGN.md §1).
+"""The one training loop shared by every deep detector (docs/ARCHITECTURE.md, floor 3).
 
 :func:`fit_loop` runs mini-batch gradient descent for a number of epochs (shuffled passes) or of
 iterations (random batches, as Toll does; drawn from shuffled passes, so no sample repeats
@@ -123,7 +123,7 @@ def fit_loop(
 
     def batches():
         """(epoch, row indices) per step. Both modes draw batches from shuffled passes, so a
-        sample never repeats within an epoch (METHODS.md §7); a batch size above the data size is
+        sample never repeats within an epoch (docs/methods.md §1, §8); a batch size above the data size is
         one full batch. ``iterations`` chains as many passes as the step count needs."""
         if epochs is not None:
             for ep in range(int(epochs)):

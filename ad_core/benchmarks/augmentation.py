@@ -1,4 +1,4 @@
-"""The data-augmentation study's benchmark (METHODS.md §1; papers/data-augmentation-ssad.txt).
+"""The data-augmentation study's benchmark (docs/methods.md §2; Yoo, Zhao & Akoglu, AAAI 2023).
 
 A denoising autoencoder f_aug (detector ``dae``) is trained with every augmentation of the
 catalogue (:mod:`ad_core.augment`) and compared with the plain AE (``augmentation=none``):
@@ -182,7 +182,8 @@ def _ours_for_gen(summary: Sequence[dict[str, Any]], gen: str, aligned: Sequence
 
 
 def claims_table(summary: Sequence[dict[str, Any]]) -> list[str]:
-    """The paper's qualitative claims (REFERENCE_RESULTS.md) beside what our numbers say."""
+    """The paper's qualitative claims (:data:`PAPER_CLAIMS`: Figs. 1 and 3, App. C.1, Obs. 2–5)
+    beside what our numbers say."""
     rows: list[tuple[str, str]] = []
     rows.append((PAPER_CLAIMS["cutout"], _ours_for_gen(summary, "cutout", CATEGORIES["local"])))
     rows.append((PAPER_CLAIMS["flip"], _ours_for_gen(summary, "flip", ("flip", "geom"))))

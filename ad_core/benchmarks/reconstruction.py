@@ -34,7 +34,8 @@ GRID_DETECTORS: dict[str, tuple[str, dict[str, Any]]] = {
     "iforest": ("iforest", {}), "ae": ("ae", {}), "toll": ("toll", {}),
     "dae(rotate)": ("dae", {"augmentation": "rotate"}), "lisae": ("lisae", {}),
 }
-# Papers' MNIST numbers (AUROC %), REFERENCE_RESULTS.md.
+# Papers' MNIST numbers (AUROC %): Toll (Ghafourian et al. 2023) Table 1 (per class), Table 7
+# (β = 0 ablation) and Table 8 (latent norms); LIS-AE (Battikh & Lenskiy 2022) Table 1 (2-class).
 PAPER_TOLL = (99.8, 99.9, 96.2, 97.9, 97.8, 98.1, 99.5, 98.7, 97.3, 98.5)
 PAPER_TOLL_BETA0 = (99.1, 99.9, 91.4, 93.4, 94.3, 95.1, 98.5, 96.4, 82.9, 96.2)
 PAPER_TOLL_DIGIT8 = {"β=0 (plain AE)": 82.9, "β=1000, L2": 97.3, "L1": 97.1, "L2": 97.3, "L∞": 95.2}

@@ -1,4 +1,4 @@
-"""The ``Dataset`` record every loader returns (DESIGN.md §2)."""
+"""The ``Dataset`` record every loader returns (docs/ARCHITECTURE.md, floor 1)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A generated stroke/glyph image set: the offline stand-in for Omniglot as LIS-AE's negatives.
 
-LIS-AE (papers/lis-ae.txt, §5) trains its latent-shaping phase on "a second dataset from a similar
+LIS-AE (Battikh & Lenskiy 2022, §5; docs/methods.md §4) trains its latent-shaping phase on "a second dataset from a similar
 domain": for MNIST the authors use Omniglot, "augmented by blurring, cropping and flipping", and
 they name "random strokes" as a valid negative set too. Omniglot cannot be downloaded here, so
 :func:`stroke_glyphs` draws, deterministically from a seed:

@@ -1,4 +1,4 @@
-"""Plain autoencoder (METHODS.md §1, "vanilla" AE) and the reconstruction-detector base class.
+"""Plain autoencoder (docs/methods.md §2, "vanilla" AE) and the reconstruction-detector base class.
 
 :class:`ReconstructionDetector` holds everything the reconstruction family shares — fitted
 preprocessing (:class:`~ad_core.nets.preprocess.InputTransform`), the network choice
@@ -311,7 +311,7 @@ class AEDetector(ReconstructionDetector):
         # augmentations (crop, geom, simclr) collapsed to the mean normal image.
         "quick": {"arch": "auto", "latent_dim": 32, "width": 16, "epochs": 100, "batch_size": 64,
                   "lr": 2e-3},
-        # The augmentation study's vanilla AE (METHODS.md §1).
+        # The augmentation study's vanilla AE (docs/methods.md §2).
         "paper": {"arch": "dae32", "latent_dim": 256, "resize": 32, "epochs": 256,
                   "batch_size": 1024, "lr": 1e-3, "schedule": "cosine", "select": "last",
                   "error": "mse"},

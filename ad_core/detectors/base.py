@@ -1,4 +1,5 @@
-"""The detector API (DESIGN.md §2): a scikit-learn estimator in PyOD's vocabulary.
+"""The detector API: a scikit-learn estimator in PyOD's vocabulary (docs/ARCHITECTURE.md, floor 4;
+docs/methods.md §1).
 
 ``__init__`` only stores parameters, one attribute per :class:`ParamSpec` of the class (``None`` =
 the preset's value) plus ``preset``, so ``get_params``/``set_params`` and ``sklearn.base.clone``

@@ -1,4 +1,4 @@
-"""CAE-OC-SVM: a one-class SVM on a trained autoencoder's latent codes (METHODS.md §6).
+"""CAE-OC-SVM: a one-class SVM on a trained autoencoder's latent codes (docs/methods.md §7).
 
 The GeoTrans paper's baseline: train a convolutional AE on the normals (exactly the ``ae``
 detector), then fit an RBF one-class SVM (exactly the ``ocsvm`` detector, on standardised columns)

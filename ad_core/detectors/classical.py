@@ -1,4 +1,4 @@
-"""Classical baselines from scikit-learn (METHODS.md §6): IsolationForest, OC-SVM, LOF, KDE.
+"""Classical baselines from scikit-learn (docs/methods.md §7): IsolationForest, OC-SVM, LOF, KDE.
 
 They work on flattened pixels (images, already in [0, 1]) or standardised columns (tables).
 Persistence never pickles: the standardised training matrix is stored in safetensors and the

@@ -1,4 +1,4 @@
-"""Denoising autoencoder with the augmentation catalogue (METHODS.md §1, data-augmentation-ssad).
+"""Denoising autoencoder with the augmentation catalogue (docs/methods.md §2; Yoo, Zhao & Akoglu, AAAI 2023).
 
 The DAE f_aug is trained to map an augmented normal image back to the clean one,
 min E‖f(aug(x)) − x‖²; the anomaly score is the reconstruction error of the *un-augmented* test
@@ -56,13 +56,13 @@ class DAEDetector(AEDetector):
     Parameters: the AE's (see :class:`~ad_core.detectors.ae.AEDetector`) plus ``augmentation`` (a
     name of :data:`ad_core.augment.CATALOGUE`; ``none`` = plain AE) and ``augmentation_params``
     (that augmentation's parameters, e.g. ``sigma=0.2`` for noise or ``c=0.3`` for cutout-c).
-    Presets: ``quick`` (small conv AE, 30 epochs); ``paper`` (the study's 4-layer conv DAE on 32×32
+    Presets: ``quick`` (small conv AE, 100 epochs); ``paper`` (the study's 4-layer conv DAE on 32×32
     inputs, MSE, Adam 1e-3, one cosine decay over 256 epochs, batch 1024, last epoch kept).
     """
 
     name = "dae"
     title = "Denoising AE (augmentation catalogue)"
-    paper = "Yoo et al., Data augmentation is a hyperparameter (TMLR 2023)"
+    paper = "Yoo, Zhao & Akoglu, Role of Data Augmentation in Unsupervised Anomaly Detection (AAAI 2023)"
     summary = "Reconstruct clean normals from augmented ones; aligned augmentations help."
     previews: ClassVar = ("augmentations",)
     params: ClassVar = (

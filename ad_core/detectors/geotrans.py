@@ -1,5 +1,5 @@
 """GeoTrans (Golan & El-Yaniv, NeurIPS 2018): anomaly detection by classifying geometric
-transformations (METHODS.md §4, papers/geotrans.txt).
+transformations (docs/methods.md §5; Golan & El-Yaniv, NeurIPS 2018).
 
 A classifier learns which of T geometric transformations was applied to a normal image (the
 *self-labelled set*: every normal image under every transformation). At test time every

@@ -1,4 +1,4 @@
-"""LIS-AE — latent-insensitive autoencoder (METHODS.md §3, papers/lis-ae.txt, Algorithm 1).
+"""LIS-AE — latent-insensitive autoencoder (docs/methods.md §4; Battikh & Lenskiy 2022, Algorithm 1).
 
 Phase 1, *feature extraction*: a normal AE minimises ‖x̂⁺ − x⁺‖₂ on the positives (normals),
 plus (our addition, ``latent_penalty``) λ·mean(pre-activation²) of the latent layer, which keeps
@@ -88,7 +88,7 @@ class LISAEDetector(ReconstructionDetector):
 
     name = "lisae"
     title = "LIS-AE (latent-insensitive AE)"
-    paper = "Mohamed et al., Latent-Insensitive Autoencoders for Anomaly Detection (2022)"
+    paper = "Battikh & Lenskiy, Latent-Insensitive Autoencoders for Anomaly Detection (Mathematics 2022)"
     summary = "Retrain only the latent layer so negatives stop reconstructing; normals still do."
     explains: ClassVar = ("reconstruction", "error_map", "latent", "latent_norm",
                           "reconstruction_phase1", "error_map_phase1")

@@ -1,4 +1,4 @@
-"""NeuTraL AD: neural transformation learning for anomaly detection (METHODS.md §5).
+"""NeuTraL AD: neural transformation learning for anomaly detection (docs/methods.md §6).
 
 K learnable transformations T_k and one shared encoder f are trained jointly by minimising the
 *deterministic contrastive loss* (DCL); the same loss of a test sample is its anomaly score, and
@@ -25,7 +25,7 @@ from ad_core.nets.neutral_nets import (
 from ad_core.nets.terms import dcl_loss
 from ad_core.train import fit_loop, predict_batches, seed_everything
 
-# Paper presets for the ODDS / KDD tables: the authors' configs (METHODS.md §5, config_*.yml of
+# Paper presets for the ODDS / KDD tables: the authors' configs (docs/methods.md §6, config_*.yml of
 # their code). Their code feeds thyroid and arrhythmia unscaled and standardises KDD's continuous
 # columns; the LR step sizes are theirs (thyroid's 200 = never within 200 epochs).
 TABULAR_PAPER_CONFIGS: dict[str, dict[str, Any]] = {

@@ -1,4 +1,4 @@
-"""Toll — targeted collapse regularised autoencoder (METHODS.md §2, papers/toll-targeted-collapse).
+"""Toll — targeted collapse regularised autoencoder (docs/methods.md §3; Ghafourian et al. 2023).
 
 ``targeted_collapse``: the training loss adds to the reconstruction error the norm of the latent
 code, L = mean‖x̂ − x‖₂ + β · mean‖z‖_p (both norms non-squared), so normal data collapse toward
@@ -47,7 +47,8 @@ from ad_core.nets.terms import reconstruction_error as _rec
 
 P_NORMS = {"1": 1.0, "2": 2.0, "inf": math.inf}
 
-# Paper hyper-parameters per dataset (METHODS.md §2): batch, β, z, lr, network.
+# Paper hyper-parameters per dataset (docs/methods.md §3; the paper's §4.1 and App. B): batch, β,
+# z, lr, network.
 TOLL_PAPER = {
     "mnist": {"batch_size": 1000, "beta": 1000.0, "latent_dim": 128, "lr": 1e-4, "arch": "toll_mnist"},
     "fmnist": {"batch_size": 500, "beta": 100.0, "latent_dim": 256, "lr": 1e-4, "arch": "toll_mnist"},
@@ -144,7 +145,7 @@ class TollDetector(ReconstructionDetector):
 
     def _setup(self, data: FitData) -> torch.Generator:
         """As the AE's, but ``standardize`` uses the dataset's training-split pixel mean and std
-        (``data.dataset_stats``) when ``standardize_with=dataset`` (METHODS.md §2, §7)."""
+        (``data.dataset_stats``) when ``standardize_with=dataset`` (docs/methods.md §3, §8)."""
         gen = super()._setup(data)
         stats = data.dataset_stats
         self.standardization_ = "none"

@@ -1,4 +1,4 @@
-"""Autoencoders for the reconstruction detectors (METHODS.md §1–3): pure ``nn.Module``s.
+"""Autoencoders for the reconstruction detectors (docs/methods.md §2–4): pure ``nn.Module``s.
 
 Every network here is an :class:`AutoEncoder` made of three named parts,
 

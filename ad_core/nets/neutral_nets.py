@@ -1,4 +1,4 @@
-"""NeuTraL AD networks (METHODS.md §5): K learnable transformations and one shared encoder.
+"""NeuTraL AD networks (docs/methods.md §6): K learnable transformations and one shared encoder.
 
 Pure ``nn.Module`` s, no training logic. The K transformation networks M_1 … M_K are independent
 networks with their own weights; for speed they are evaluated at once as a *bank* (batched

@@ -1,4 +1,4 @@
-"""Wide Residual Network (Zagoruyko & Komodakis 2016) as used by GeoTrans (METHODS.md §4).
+"""Wide Residual Network (Zagoruyko & Komodakis 2016) as used by GeoTrans (docs/methods.md §5).
 
 WRN-d-k: a 3×3 stem conv with 16 channels, three groups of n = (d − 4)/6 pre-activation residual
 blocks with 16k, 32k, 64k channels and strides 1, 2, 2, then BN → ReLU → global average pooling →

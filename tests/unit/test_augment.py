@@ -1,4 +1,4 @@
-"""The augmentation catalogue (METHODS.md §1): contracts and each function's defining property."""
+"""The augmentation catalogue (docs/methods.md §2): contracts and each function's defining property."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_catalogue_lists_every_augmentation_with_valid_defaults():
 
 
 def test_default_parameters_do_what_the_study_trains_with():
-    # what the defaults *do* (METHODS.md §1), not the constants: flip and invert touch about half
+    # what the defaults *do* (docs/methods.md §2), not the constants: flip and invert touch about half
     # the batch, mask zeroes about 10 % of the elements, noise has σ ≈ 0.1, CutOut-c erases 20 %.
     x = images(400, low=0.1)
     flipped = (A.augment(x, "flip", gen(0)) != x).flatten(1).any(1).float().mean()

@@ -1,4 +1,4 @@
-"""The DAE differs from the plain AE exactly where the study says it must (METHODS.md §1): it
+"""The DAE differs from the plain AE exactly where the study says it must (docs/methods.md §2): it
 trains on aug(x) → x, so with an augmentation the trained network and its scores change, and an
 augmentation aligned with the anomaly generator separates those anomalies better."""
 

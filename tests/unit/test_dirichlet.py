@@ -1,4 +1,4 @@
-"""Dirichlet MLE (Wicker init + Minka fixed point) and the normality score (METHODS.md §4)."""
+"""Dirichlet MLE (Wicker init + Minka fixed point) and the normality score (docs/methods.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GeoTrans's transformation set vs a slow numpy reference (METHODS.md §4)."""
+"""GeoTrans's transformation set vs a slow numpy reference (docs/methods.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""NeuTraL AD: the deterministic contrastive loss, the nets, and the detector (METHODS.md §5)."""
+"""NeuTraL AD: the deterministic contrastive loss, the nets, and the detector (docs/methods.md §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Toll's protocol (METHODS.md §2, §7): standardise with the dataset's training-split statistics,
+"""Toll's protocol (docs/methods.md §3, §8): standardise with the dataset's training-split statistics,
 not the normal class's; batches never repeat samples (a batch above the set size = one batch)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one training loop's batching (METHODS.md §7): no sample repeats within an epoch, and a
+"""The one training loop's batching (docs/methods.md §1, §8): no sample repeats within an epoch, and a
 batch size above the training-set size means one full batch — in epochs and in iterations mode."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The augmentation study's statistic (METHODS.md §1): a one-sided Wilcoxon signed-rank test of
+"""The augmentation study's statistic (docs/methods.md §9): a one-sided Wilcoxon signed-rank test of
 the relative AUROC against 1, its pseudomedian and exact confidence interval — against cases
 computed by hand."""
 
