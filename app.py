@@ -21,14 +21,20 @@ from typing import Any
 
 import streamlit as st
 
+from ad_core.data.user import dataset_display_name  # noqa: E402
+
 if __name__ == "__main__" and not os.environ.get("ANOMALY_LAB_NO_WARMUP"):
     # Before this server imports torch: the training process imports it at the same time.
-    from ad_core.worker import start_early
+    from ad_core import warmup
 
-    start_early()
+    warmup.start_early()
 
-from ad_core import services  # noqa: E402
+from ad_core import (
+    services,  # noqa: E402
+    warmup,
+)
 from ad_core.errors import UserError  # noqa: E402
+from ad_core.runs import list_runs
 from ui.common import (  # noqa: E402
     current_run_id,
     data_choice,
@@ -138,10 +144,10 @@ def _pick_run(key: str) -> None:
 
 def sidebar_runs() -> None:
     """The current-run selector over every saved run."""
-    runs = services.runs()
+    runs = list_runs()
     ids = [""] + [r.run_id for r in runs]
     titles = {r.run_id: f"{r.config.get('detector')} · "
-                        f"{services.dataset_display_name(str(r.config.get('dataset')))} "
+                        f"{dataset_display_name(str(r.config.get('dataset')))} "
                         f"{'+'.join(map(str, r.config.get('normal', [])))} · "
                         f"AUROC {r.metrics.get('auroc', float('nan')):.3f}" for r in runs}
     cur = current_run_id()
@@ -201,9 +207,9 @@ def main() -> None:
     css = ROOT / "assets" / "style.css"
     if css.exists():
         st.html(f"<style>{css.read_text()}</style>")
-    services.limit_server_threads()
+    warmup.limit_server_threads()
     if not os.environ.get("ANOMALY_LAB_NO_WARMUP"):
-        services.warm_up()  # training process + UMAP compilation, once per server, in the background
+        warmup.warm_up()  # training process + UMAP compilation, once per server, in the background
     owner()
     restore_from_url()
     follow_link()

@@ -274,6 +274,11 @@ def warm_up(block: bool = False) -> Future:
     return fut
 
 
+def ready(method: str) -> bool:
+    """Whether ``method`` answers without a warm-up wait (UMAP compiles once per server)."""
+    return method != "umap" or is_warm()
+
+
 def is_warm() -> bool:
     """Whether UMAP's exact-search warm-up has finished successfully."""
     fut = _warm_future

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ad_core import services
+from ad_core import page_data, results
+from ad_core.reference import references_for
+from ad_core.runs import list_runs
 from ad_core.viz.compare import (
     fidelity_frame,
     metric_bars,
@@ -26,20 +28,20 @@ tab_runs, tab_bench, tab_fid = st.tabs(["Runs on the same task", "Benchmark swee
 
 # ----------------------------------------------------------------------------- saved runs
 with tab_runs:
-    runs = services.runs()
+    runs = list_runs()
     if not runs:
         st.info("No saved runs yet. Train a few detectors on the same task on the **Train** page "
                 "to compare them here.")
     else:
         groups: dict[str, list] = {}
         for r in runs:
-            groups.setdefault(services.task_key(r), []).append(r)
+            groups.setdefault(page_data.task_key(r), []).append(r)
         cur = current_run()
         keys = sorted(groups, key=lambda k: -len(groups[k]))
-        default = services.task_key(cur) if cur is not None else keys[0]
+        default = page_data.task_key(cur) if cur is not None else keys[0]
         key = st.selectbox("Task", keys, index=keys.index(default) if default in keys else 0,
                            format_func=lambda k: f"{k} — {len(groups[k])} run(s)")
-        df = runs_frame([services.run_row(r) for r in groups[key]])
+        df = runs_frame([page_data.run_row(r) for r in groups[key]])
         cols = ["run", "detector", "preset", "seed", "status", "AUROC", "AUPR", "F1", "fit s",
                 "score s", "n train", "n test", "params"]
         st.dataframe(df[cols], hide_index=True)
@@ -50,7 +52,7 @@ with tab_runs:
               key=f"cmp-bars-{metric}", filename="runs-same-task")
         dataset = groups[key][0].config.get("dataset", "")
         normal = groups[key][0].config.get("normal", [])
-        refs = [ref for d in df["detector"].unique() for ref in services.references_for(dataset, d)]
+        refs = [ref for d in df["detector"].unique() for ref in references_for(dataset, d)]
         if refs:
             st.markdown("**Papers' numbers for these detectors** (AUROC %, one-vs-rest)")
             ref_df = pd.DataFrame([{
@@ -67,7 +69,7 @@ with tab_runs:
 
 # ----------------------------------------------------------------------------- fidelity report
 with tab_fid:
-    fid = services.fidelity_report()
+    fid = results.fidelity_report()
     fid_rows = fid.get("rows") if fid else None
     if not fid_rows:
         st.info("No fidelity report yet. Generate it with `python -m ad_core.benchmarks.fidelity "
@@ -102,7 +104,7 @@ with tab_fid:
 
 # ----------------------------------------------------------------------------- benchmark sweeps
 with tab_bench:
-    sweeps = services.list_sweeps()
+    sweeps = results.list_sweeps()
     if not sweeps:
         st.info("No benchmark sweeps yet. Run one such as `python -m ad_core bench --dataset "
                 "digits --detector iforest --detector ocsvm --seeds 3` (add `--engine ray` to run "
@@ -175,7 +177,7 @@ with tab_bench:
     ref_blocks = []
     for v in variants:
         det = next(r["detector"] for r in rows if variant(r) == v)
-        refs = services.references_for(ds_name, det)
+        refs = references_for(ds_name, det)
         if refs and v in table.columns:
             ref_blocks.append((v, reference_table(table[v], refs)))
     if ref_blocks:
@@ -183,6 +185,6 @@ with tab_bench:
         for v, t in ref_blocks:
             st.markdown(f"*{v}*")
             st.dataframe(t)
-        for note in sorted({r.note for v, _ in ref_blocks for r in services.references_for(ds_name)
+        for note in sorted({r.note for v, _ in ref_blocks for r in references_for(ds_name)
                             if r.note}):
             st.caption(note)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ad_core import services
 from ad_core.viz import contrib as C
 from ui.common import require_run, user_errors
 from ui.views import (
@@ -26,7 +25,7 @@ run = require_run("the Contributions view")
 page_header("Contributions", run)
 
 with user_errors():
-    ex = services.run_explanation(run)
+    ex = run.explanation()
     if not ex.has("score_terms"):
         missing(run, "per-term score contributions", "score_terms")
         st.stop()

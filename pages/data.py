@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ad_core import services
+from ad_core import catalogue
 from ad_core.errors import UserError
+from ad_core.tasks import TESTBED_GENERATORS
 from ui.common import chart, data_choice, owner, uploads, user_errors
 
 st.title("Data")
@@ -39,7 +40,7 @@ with st.expander("Upload your own data (CSV table or zip of images)", icon=":mat
     up = st.file_uploader("CSV or zip", type=["csv", "zip"], key="upload")
     if up is not None and st.session_state.get("_uploaded_sig") != (up.name, up.size):
         with user_errors(), st.spinner(f"Checking {up.name}…"):
-            name = services.upload_dataset(up.name, up.getvalue(), owner())
+            name = catalogue.upload_dataset(up.name, up.getvalue(), owner())
             if name not in uploads():
                 uploads().append(name)
             st.session_state["_uploaded_sig"] = (up.name, up.size)
@@ -48,17 +49,17 @@ with st.expander("Upload your own data (CSV table or zip of images)", icon=":mat
             st.success(f"Loaded **{up.name}** (your upload); it is selected below.")
 
 # ----------------------------------------------------------------------------- dataset
-catalogue = services.dataset_catalogue(uploads(), owner())
-entries = {e.name: e for e in catalogue}
+listed = catalogue.dataset_catalogue(uploads(), owner())
+entries = {e.name: e for e in listed}
 if choice.dataset not in entries:  # e.g. a name pasted from another session: say why
     try:
-        services.load(choice.dataset, owner())
+        catalogue.load(choice.dataset, owner())
     except UserError as e:
         st.error(str(e))
         choice.dataset = next(iter(entries))
     else:  # one of this session's own uploads that the list had lost
         uploads().append(choice.dataset)
-        entries = {e.name: e for e in services.dataset_catalogue(uploads(), owner())}
+        entries = {e.name: e for e in catalogue.dataset_catalogue(uploads(), owner())}
     st.session_state.pop("data_dataset", None)
 _init("data_dataset", choice.dataset)
 if st.session_state["data_dataset"] not in entries:
@@ -73,11 +74,11 @@ if entry.available or not entry.uploaded:  # a removed upload's note comes once,
     st.caption(entry.description)
 try:
     with st.spinner(f"Loading {shown}…"):
-        ds = services.load(name, owner())
+        ds = catalogue.load(name, owner())
 except UserError as e:
     st.warning(str(e) if entry.available else f"{e}")
     if not entry.available and entry.files_hint:
-        st.info(services.unavailable_message(name))
+        st.info(catalogue.unavailable_message(name))
     st.stop()
 choice.dataset = name
 
@@ -90,7 +91,7 @@ if st.session_state["data_task"] not in kinds:
     st.session_state["data_task"] = "one-vs-rest"
 c1, c2, c3 = st.columns([2, 3, 1])
 with c1:
-    task = st.radio("Task", kinds, key="data_task", format_func=services.TASK_TITLES.get,
+    task = st.radio("Task", kinds, key="data_task", format_func=catalogue.TASK_TITLES.get,
                     help="One-vs-rest: the normal class(es) against all others. Testbed: normal "
                          "test images vs flipped / cut-out / inverted copies of them. Negatives: "
                          "LIS-AE also sees a few 'negative' classes while training.")
@@ -111,9 +112,9 @@ with c2:
                                    key=gkey, help="Empty = the class after the last normal one, "
                                                   "as in the paper.")
     elif task == "testbed":
-        _init("data_generators", [g for g in choice.generators if g in services.TESTBED_GENERATORS]
-              or list(services.TESTBED_GENERATORS))
-        generators = st.multiselect("Generated anomalies", list(services.TESTBED_GENERATORS),
+        _init("data_generators", [g for g in choice.generators if g in TESTBED_GENERATORS]
+              or list(TESTBED_GENERATORS))
+        generators = st.multiselect("Generated anomalies", list(TESTBED_GENERATORS),
                                     key="data_generators")
 with c3:
     _init("data_seed", int(choice.seed))
@@ -130,7 +131,7 @@ choice.normal, choice.task, choice.seed = list(normal), task, int(seed)
 choice.negatives, choice.generators = list(negatives), list(generators)
 
 with user_errors():
-    t = services.build_choice_task(choice)
+    t = catalogue.build_choice_task(choice)
     st.success(f"**Task:** {t.description.replace(name, shown)}. Go to **Train** to train "
                "detectors on it.",
                icon=":material/check_circle:")
@@ -143,13 +144,13 @@ if ds.modality == "image":
     from ad_core.viz.images import image_grid
 
     per = st.slider("Samples per class", 4, 16, 8, step=4, key="data_per_class")
-    x, titles, _ = services.class_samples(ds, per_class=per, seed=int(seed))
+    x, titles, _ = catalogue.class_samples(ds, per_class=per, seed=int(seed))
     chart(image_grid(x, titles, ncols=per, title=f"{shown}: {per} random samples of each class"),
           key=f"grid-{name}-{per}-{seed}", filename=f"{slug}-samples")
     if task != "one-vs-rest":
         with user_errors():
-            t = services.build_choice_task(choice)
-            kx, ktitles = services.kind_samples(t, per_kind=per)
+            t = catalogue.build_choice_task(choice)
+            kx, ktitles = catalogue.kind_samples(t, per_kind=per)
             what = "generated anomalies" if task == "testbed" else "test kinds"
             chart(image_grid(kx, ktitles, ncols=per,
                              title=f"The test set's {what}: {per} of each"),
@@ -157,7 +158,7 @@ if ds.modality == "image":
 else:
     st.markdown(f"{len(ds.y)} rows × {ds.x.shape[1]} features; class counts: "
                 + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    x, titles, rows = services.class_samples(ds, per_class=5, seed=int(seed))
+    x, titles, rows = catalogue.class_samples(ds, per_class=5, seed=int(seed))
     df = pd.DataFrame(x, columns=list(ds.feature_names or [f"f{i}" for i in range(x.shape[1])]))
     df.insert(0, "class", [s.removeprefix("class ") for s in titles])
     df.insert(0, "row", rows)

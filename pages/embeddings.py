@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ad_core import services
+from ad_core import projection
 from ad_core.errors import UserError
 from ad_core.viz.embedding import embedding_scatter
 from ui.common import chart, download_csv, require_run
@@ -27,22 +27,22 @@ st.markdown(f"Each point is one of {n} test samples, placed by a 2-D projection 
             f"detector's {dim}-dimensional representation (`embed()`; the latent code for deep "
             "detectors, the standardised input for classical ones).")
 c1, c2 = st.columns(2)
-method = c1.segmented_control("Projection", list(services.PROJECTIONS), default="pca", required=True,
-                              format_func=services.PROJECTION_TITLES.get, key="emb_method",
+method = c1.segmented_control("Projection", list(tuple(projection.METHODS)), default="pca", required=True,
+                              format_func=projection.METHOD_TITLES.get, key="emb_method",
                               help="PCA is instant; t-SNE and UMAP take seconds the first time "
                                    "and are cached with the run.") or "pca"
 color_by = c2.segmented_control("Colour by", ["label", "kind", "score"], default="label",
                                 required=True, key="emb_color",
                                 format_func={"label": "normal / anomaly", "kind": "anomaly kind",
                                              "score": "anomaly score"}.get) or "label"
-if not services.projection_warm(method):
+if not projection.ready(method):
     st.caption("UMAP is still compiling in the background (first use after the server starts); "
                "this projection may take a little longer.")
 
 try:
-    with st.spinner(f"Computing the {services.PROJECTION_TITLES[method]} projection of {n} points "
+    with st.spinner(f"Computing the {projection.METHOD_TITLES[method]} projection of {n} points "
                     "(once per run; cached afterwards)…"):
-        proj = services.projection(run, method)
+        proj = projection.run_projection(run, method)
 except UserError as e:
     st.error(str(e))
     st.stop()
@@ -50,7 +50,7 @@ idx = proj["index"]
 sc = run.scores
 fig = embedding_scatter(proj["xy"], idx, labels=sc["test_y"][idx], kinds=sc["test_kind"][idx],
                         scores=sc["test"][idx], color_by=color_by,
-                        method=services.PROJECTION_TITLES[method])
+                        method=projection.METHOD_TITLES[method])
 if not proj["cached"]:
     st.caption(f"Computed in {proj['seconds']:.1f} s and cached in the run folder.")
 event = chart(fig, key=f"emb-{run.run_id}-{method}-{color_by}",

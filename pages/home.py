@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ad_core import services
+from ad_core import catalogue, services
 from ui.common import open_job, owner, user_errors
 
 st.title("Anomaly Lab")
@@ -15,7 +15,7 @@ st.markdown(
     "score distributions, reconstructions, learned transformations, per-term contributions and "
     "the geometry of their representations.")
 
-spec = services.quickstart_spec()
+spec = catalogue.quickstart_spec()
 left, right = st.columns([3, 2], vertical_alignment="center")
 with left:
     st.subheader("Quick start")
@@ -45,7 +45,7 @@ st.markdown(
     "numbers beside ours.")
 
 st.subheader("The detectors")
-dets = services.detector_catalogue()
+dets = catalogue.detector_catalogue()
 cols = st.columns(2)
 for i, (name, cls) in enumerate(dets.items()):
     with cols[i % 2].container(border=True):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ad_core import services
 from ad_core.viz import recon as R
 from ad_core.viz.scores import groups_by_kind, groups_by_label
 from ui.common import require_run, user_errors
@@ -29,7 +28,7 @@ run = require_run("the Reconstructions view")
 page_header("Reconstructions", run)
 
 with user_errors():
-    ex = services.run_explanation(run)
+    ex = run.explanation()
     if not ex.has("reconstruction", "error_map"):
         missing(run, "reconstructions", "reconstruction")
         st.stop()

@@ -5,7 +5,7 @@ Reconstructions, Contributions or the Embeddings gallery): every finished run on
 and normal class(es), side by side — score, percentile among that run's normal test scores,
 flagged or not at its threshold, the detector's own explanation and the nearest training normals
 in its embedding. *Your own input*: draw a digit or upload an image or a CSV row; every finished
-run whose input shape matches scores it live. ``services.explain_sample`` does the work for both.
+run whose input shape matches scores it live. ``sample_report.explain_sample`` does the work for both.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from ad_core import services
+from ad_core import sample_input, sample_report
 from ad_core.errors import UserError
+from ad_core.runs import load_run
 from ad_core.viz import contrib as C
 from ad_core.viz import recon as R
 from ad_core.viz.sample import recon_strip, tile_grid, verdict_bars
@@ -154,7 +155,7 @@ def show_report(report, truth: int | None, key: str) -> None:
     show_figure(verdict_bars([f"{v.detector_title} · {v.run_id[-6:]}" for v in vs],
                              [v.percentile for v in vs], [v.flagged for v in vs],
                              [v.score for v in vs]), f"{key}-verdicts")
-    features = next((f for f in (services.run(v.run_id).config.get("feature_names")
+    features = next((f for f in (load_run(v.run_id).config.get("feature_names")
                                  for v in vs) if f), None)
     for start in range(0, len(vs), PER_ROW):
         cols = st.columns(PER_ROW)  # fixed width per run; only the used ones get a border
@@ -178,10 +179,10 @@ def test_sample_view() -> None:
                                "the Embeddings gallery opens that sample here.")
     if url_row != row:
         st.query_params["sample"] = str(int(row))
-    facts = services.sample_facts(run, int(row))
-    x = services.test_sample(run, int(row))
+    facts = sample_report.sample_facts(run, int(row))
+    x = sample_report.test_sample(run, int(row))
     truth = facts["label"]
-    others = services.sample_runs(run)
+    others = sample_report.sample_runs(run)
     c1, c2 = st.columns([1, 4])
     with c1:
         if x.ndim == 3:
@@ -198,24 +199,24 @@ def test_sample_view() -> None:
                     f"{'+'.join(map(str, run.config.get('normal', [])))}: each scores this very "
                     "input with its own detector.")
     with st.spinner("Scoring the sample with every run (the first time loads each model)…"):
-        report = services.explain_sample([r.run_id for r in others], x,
+        report = sample_report.explain_sample([r.run_id for r in others], x,
                                          dataset_row=facts["dataset_row"], source="sample")
     show_report(report, truth, "test")
 
 
 def own_input_view() -> None:
-    groups = services.input_run_groups()
+    groups = sample_report.input_run_groups()
     if not groups:
         st.info("No finished run yet, so nothing can score your input. Train one on the "
                 "**Train** page (or press **Quick start** on **Home**).")
         return
     shapes = list(groups)
     cur = current_run()
-    default = services.run_input_shape(cur) if cur is not None else None
+    default = sample_report.run_input_shape(cur) if cur is not None else None
     if default not in groups:
         default = next((s for s in shapes if s == (1, 28, 28)), shapes[0])
     shape = st.selectbox("Score it with every finished run on", shapes, index=shapes.index(default),
-                         format_func=lambda s: f"{services.shape_label(s, groups[s])} · "
+                         format_func=lambda s: f"{sample_report.shape_label(s, groups[s])} · "
                                                f"{len(groups[s])} run{'s' * (len(groups[s]) > 1)}",
                          key="sample-shape")
     ids = [r.run_id for r in groups[shape]]
@@ -234,8 +235,8 @@ def own_input_view() -> None:
             if up is None:
                 st.info("Upload a picture to score it with every run above.")
                 return
-            img = services.decode_image(up.getvalue())
-            report = services.explain_sample(ids, img, source="image")
+            img = sample_input.decode_image(up.getvalue())
+            report = sample_report.explain_sample(ids, img, source="image")
             preview(report)
         else:
             names = groups[shape][0].config.get("feature_names")
@@ -249,9 +250,9 @@ def own_input_view() -> None:
             if not data or not str(data).strip():
                 st.info("Upload or paste a row of numbers to score it with every run above.")
                 return
-            row = services.parse_csv_row(data, shape[0], names)
-            report = services.explain_sample(ids, row, source="sample")
-    except services.EmptyDrawingError as e:
+            row = sample_input.parse_csv_row(data, shape[0], names)
+            report = sample_report.explain_sample(ids, row, source="sample")
+    except sample_input.EmptyDrawingError as e:
         st.info(str(e))
         return
     except UserError as e:
@@ -288,7 +289,7 @@ def draw_input(ids: list[str], shape: tuple[int, ...]):
         with c2:
             st.info("The canvas is empty: draw a digit on it to score it with every run.")
         return None
-    report = services.explain_sample(ids, rgba, source="canvas")
+    report = sample_report.explain_sample(ids, rgba, source="canvas")
     with c2:
         small_figure(tile_grid(report.input[None], [f"{shape[1]}×{shape[2]}"], ncols=1,
                                tile_px=140, title="What the models receive"), "own-preview")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ad_core import services
+from ad_core import page_data
 from ad_core.viz import scores as V
 from ad_core.viz.images import image_grid
 from ui.common import require_run, user_errors
@@ -34,8 +34,8 @@ with user_errors():
     s = sc["test"].astype(float)
     y = sc["test_y"].astype(int)
     kind = run.test_kinds()
-    met = services.run_metrics(run)
-    note = services.score_note(run)
+    met = page_data.run_metrics(run)
+    note = page_data.score_note(run)
     if note:
         st.info(note)
 
@@ -77,7 +77,7 @@ with user_errors():
         show_figure(V.roc_figure(y, s, threshold=t), "roc", run)
     with c2:
         show_figure(V.pr_figure(y, s, threshold=t), "pr", run)
-    conf = services.confusion_at(run, t)
+    conf = page_data.confusion_at(run, t)
     c1, c2 = st.columns([3, 2])
     with c1:
         show_figure(V.confusion_figure(conf, title=f"Confusion matrix at threshold {t:.4g}"),

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ad_core import services
+from ad_core import page_data, results, teaching
 from ad_core.errors import UserError
+from ad_core.teaching import common as teaching_common
 from ad_core.viz import teaching as V
 from ui.common import chart, user_errors
 
@@ -24,39 +25,39 @@ from ui.common import chart, user_errors
 # ------------------------------------------------------------------------------------ caching
 @st.cache_data(show_spinner=False, max_entries=64)
 def toll_panel(beta: float, steps: int) -> dict[str, Any]:
-    return services.toll_contours(beta, steps=steps)
+    return teaching.toll_contours(beta, steps=steps)
 
 
 @st.cache_data(show_spinner=False)
 def toll_flow(t_max: float) -> dict[str, Any]:
-    return services.toll_gradient_flow(t_max=t_max)
+    return teaching.toll_gradient_flow(t_max=t_max)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def lisae_data(gamma: float) -> dict[str, Any]:
-    return services.lisae_intuition(gamma)
+    return teaching.lisae_intuition(gamma)
 
 
 @st.cache_data(show_spinner=False)
 def dcl_curves(k: int) -> dict[str, np.ndarray]:
-    return services.dcl_tau_curves(np.geomspace(0.05, 10, 60), k)
+    return teaching.dcl_tau_curves(np.geomspace(0.05, 10, 60), k)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def neutral_toy(k: int, kind: str, steps: int, tau: float) -> dict[str, Any]:
-    return services.neutral_toy(k, kind, steps=steps, tau=tau)
+    return teaching.neutral_toy(k, kind, steps=steps, tau=tau)
 
 
 def cached_results(name: str) -> dict[str, Any] | None:
     """A results JSON, re-read only when the file changes."""
-    p = services.teaching_results_path(name)
+    p = teaching_common.results_path(name)
     return _read_results(name, p.stat().st_mtime if p.exists() else 0.0)
 
 
 @st.cache_data(show_spinner=False)
 def _read_results(name: str, mtime: float) -> dict[str, Any] | None:
     # ``mtime`` is part of the cache key: a regenerated file is read again.
-    return services.teaching_results(name)
+    return teaching_common.load_results(name)
 
 
 def source(text: str) -> None:
@@ -65,13 +66,13 @@ def source(text: str) -> None:
 
 def fidelity_report() -> dict[str, Any] | None:
     """The fidelity report's JSON, re-read only when the file changes."""
-    p = services.RESULTS_DIR / f"{services.FIDELITY_REPORT}.json"
+    p = results.RESULTS_DIR / f"{results.FIDELITY_REPORT}.json"
     return _read_report(str(p), p.stat().st_mtime if p.exists() else 0.0)
 
 
 @st.cache_data(show_spinner=False)
 def _read_report(path: str, mtime: float) -> dict[str, Any] | None:
-    return services.fidelity_report()
+    return results.fidelity_report()
 
 
 def fidelity_box(place: str) -> list[dict[str, Any]]:
@@ -84,7 +85,7 @@ def fidelity_box(place: str) -> list[dict[str, Any]]:
                 "--workers 2 --keep-cells` (it writes `docs/results/fidelity.json`, which "
                 "appears here).")
         return []
-    claims = services.fidelity_claims_shown_in(place, rep)
+    claims = results.fidelity_claims_shown_in(place, rep)
     if not claims:
         st.info("The fidelity report holds no claim for this demo; regenerate it with "
                 "`python -m ad_core.benchmarks.fidelity`.")
@@ -175,7 +176,7 @@ def lisae_demo() -> None:
     st.markdown("**The same effect on a trained LIS-AE** (phase-1 vs phase-2 test errors of a "
                 "saved `lisae` run):")
     try:
-        runs = services.lisae_runs()
+        runs = teaching.lisae_runs()
     except (OSError, ValueError, UserError) as e:
         st.warning(f"Could not list the saved runs: {e}")
         runs = []
@@ -187,7 +188,7 @@ def lisae_demo() -> None:
     titles = {r.run_id: r.title for r in runs}
     rid = st.selectbox("LIS-AE run", list(titles), format_func=titles.get, key="lisae_run")
     try:
-        ph = services.lisae_phase_scores(next(r for r in runs if r.run_id == rid))
+        ph = teaching.lisae_phase_scores(next(r for r in runs if r.run_id == rid))
     except UserError as e:
         st.error(str(e))
         return
@@ -210,16 +211,16 @@ def geotrans_demo() -> None:
     flip, shift = claims.get("geo_6_flip"), claims.get("geo_6_translate")
     if flip and shift and flip.get("ours_a") is not None and shift.get("ours_b") is not None:
         labels = [f"normal {n} / anomaly {a}, {{{t}}}"
-                  for n, a, t in services.GEOTRANS_INTUITION_PAPER]
+                  for n, a, t in teaching.GEOTRANS_PAPER]
         chart(V.paper_comparison_figure(labels, [flip["ours_a"], flip["ours_b"], shift["ours_b"]],
-                                        list(services.GEOTRANS_INTUITION_PAPER.values())),
+                                        list(teaching.GEOTRANS_PAPER.values())),
               key="geo_bars")
     with st.expander("Recompute the three §6 experiments live (one seed; not the report)"):
         seed = st.number_input("seed", 0, 99, 0, key="geo_seed")
         if st.button("Recompute (mnist5k, quick preset; about 3 minutes each on 2 busy CPU "
                      "cores)", key="geo_recompute"):
             with st.spinner("Training three GeoTrans classifiers …"), user_errors():
-                st.session_state[f"geo_rows_{seed}"] = services.geotrans_intuition(int(seed))
+                st.session_state[f"geo_rows_{seed}"] = teaching.geotrans_intuition(int(seed))
         rows = st.session_state.get(f"geo_rows_{seed}")
         if rows:
             st.dataframe(pd.DataFrame([{k: r[k] for k in ("experiment", "auroc", "paper_auroc",
@@ -228,7 +229,7 @@ def geotrans_demo() -> None:
                          hide_index=True)
             st.caption(f"Live, seed {seed}: one run, no verdict — the fidelity report's verdicts "
                        "above average three seeds.")
-    paper = " / ".join(f"{v:.3f}" for v in services.GEOTRANS_INTUITION_PAPER.values())
+    paper = " / ".join(f"{v:.3f}" for v in teaching.GEOTRANS_PAPER.values())
     source(f"GeoTrans paper §6 (paper AUROCs on full MNIST: {paper}).")
 
     st.markdown(
@@ -244,7 +245,7 @@ def geotrans_demo() -> None:
         cols = st.columns(len(mrows))
         for col, r in zip(cols, mrows):
             with col:
-                chart(V.morph_figure(services.decode_frames(r), r["normality"],
+                chart(V.morph_figure(teaching.decode_frames(r), r["normality"],
                                                r["steps"], f"start {r['start']}, normal "
                                                            f"{r['normal']}", height=330),
                                 key=f"geo_morph_{r['start']}")
@@ -267,8 +268,8 @@ def neutral_demo() -> None:
     with c2:
         tau = st.select_slider("temperature τ", [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0], 1.0,
                                key="neutral_tau")
-        vals = services.dcl_edge_cases(float(tau))
-        paper = services.NEUTRAL_APPENDIX if tau == 1.0 else {}
+        vals = teaching.dcl_edge_cases(float(tau))
+        paper = teaching.NEUTRAL_APPENDIX if tau == 1.0 else {}
         st.dataframe(pd.DataFrame([{"case": k, "DCL (ours)": f"{v:.3f}",
                                     "appendix (τ = 1)": f"{paper[k]:.3f}" if k in paper else "—"}
                                    for k, v in vals.items()]), hide_index=True)
@@ -276,7 +277,7 @@ def neutral_demo() -> None:
                    "the constants, so all cosines are 0.")
     with c1:
         chart(V.dcl_tau_figure(dcl_curves(2), float(tau), vals), key="neutral_tau_fig")
-    app = services.NEUTRAL_APPENDIX
+    app = teaching.NEUTRAL_APPENDIX
     source(f"NeuTraL AD appendix A.3 (Proposition 3): identity {app['identity']} vs "
            f"counterexample {app['counterexample']} at τ = 1.")
     fidelity_box("Teaching · NeuTraL AD")
@@ -308,9 +309,9 @@ def augmentation_demo() -> None:
         "unless the anomaly is *unlike* anything it learned to undo. On the controlled testbed "
         "(normals vs vertically flipped, CutOut and inverted copies) we compare each DAE's "
         "AUROC with the plain AE's: a ratio above 1 means the augmentation helped.")
-    st.info(services.AUGMENTATION_PAPER)
+    st.info(teaching.AUGMENTATION_PAPER)
     fidelity_box("Teaching · Augmentation alignment")
-    res = services.fidelity_augmentation_summary(fidelity_report())
+    res = results.fidelity_augmentation_summary(fidelity_report())
     if res is None:
         st.warning("No relative-AUROC summary yet: `docs/results/fidelity.json` (written by "
                    "`python -m ad_core.benchmarks.fidelity`) has none. Compute a small subset "
@@ -324,7 +325,7 @@ def augmentation_demo() -> None:
                    f"tasks (one per dataset and class, seeds averaged).")
         _show_relative(res, "bench")
     with st.expander("Recompute a small subset live (mnist5k, quick preset, one normal class)"):
-        names = [a for a in services.augmentation_names("image") if a != "none"]
+        names = [a for a in page_data.augmentation_names("image") if a != "none"]
         c = st.columns(3)
         augs = c[0].multiselect("augmentations", names, ["cutout", "rotate"], key="aug_pick")
         normal = c[1].selectbox("normal digit", [str(i) for i in range(10)], key="aug_normal")
@@ -334,7 +335,7 @@ def augmentation_demo() -> None:
         if st.button(f"Train {n + 1} models (plain AE + {n} DAEs; roughly 15 s each on 2 CPU "
                      "cores)", key="aug_run", disabled=not n):
             with st.spinner("Training …"), user_errors():
-                st.session_state["aug_live"] = services.augmentation_live(augs, widths, normal)
+                st.session_state["aug_live"] = teaching.augmentation_live(augs, widths, normal)
         live = st.session_state.get("aug_live")
         if live:
             _show_relative(live, "live")
@@ -346,7 +347,7 @@ def augmentation_demo() -> None:
 
 
 def _show_relative(results: dict[str, Any], key: str) -> None:
-    rel = services.relative_auroc(results)
+    rel = teaching.relative_auroc(results)
     if not rel:
         st.warning("These results hold no pair of a DAE and the plain AE (augmentation 'none') "
                    "on the same testbed task, so no relative AUROC can be computed.")

@@ -9,7 +9,9 @@ from typing import Any
 
 import streamlit as st
 
-from ad_core import services
+from ad_core import catalogue, page_data, services
+from ad_core.contracts import ParamSpec
+from ad_core.runs import delete_run, list_runs, load_run
 from ad_core.viz.compare import runs_frame
 from ad_core.viz.training import loss_curve
 from ui.common import (
@@ -34,13 +36,13 @@ choice = data_choice()
 st.markdown(f"**Task:** {choice.describe()} — change it on the **Data** page.")
 
 try:
-    modality = services.load(choice.dataset, owner()).modality
+    modality = catalogue.load(choice.dataset, owner()).modality
 except Exception as e:  # dataset vanished (e.g. an upload from another session)
     st.warning(f"The chosen dataset cannot be loaded ({e}). Pick another one on the Data page.")
     st.stop()
 
-dets = services.detector_catalogue(modality)
-default_det = services.quickstart_spec().detector
+dets = catalogue.detector_catalogue(modality)
+default_det = catalogue.quickstart_spec().detector
 if "train_detectors" not in st.session_state:
     st.session_state["train_detectors"] = [default_det] if default_det in dets else list(dets)[:1]
 st.session_state["train_detectors"] = [d for d in st.session_state["train_detectors"] if d in dets]
@@ -50,7 +52,7 @@ chosen = st.multiselect("Detectors", list(dets), key="train_detectors",
                              "shared with every session of this server; sessions take turns.")
 
 
-def param_widget(det: str, preset: str, p: services.ParamSpec, value: Any) -> Any:
+def param_widget(det: str, preset: str, p: ParamSpec, value: Any) -> Any:
     """One hyperparameter's input, built from its :class:`ParamSpec` (range, choices, help)."""
     key = f"p-{det}-{preset}-{p.name}"
     rng = "" if p.low is None and p.high is None else f" Range: {p.low} … {p.high}."
@@ -85,7 +87,7 @@ for det in chosen:
             help="quick: seconds to a minute on a laptop; paper: the paper's hyperparameters "
                  "(can take long on a CPU).")
         preset = preset or presets[0]
-        values = services.preset_values(det, preset, choice.dataset)
+        values = catalogue.preset_values(det, preset, choice.dataset)
         custom: dict[str, Any] = {}
         if st.toggle("Set hyperparameters myself", key=f"custom-{det}"):
             main = [p for p in cls.params if not p.advanced]
@@ -112,7 +114,7 @@ if not chosen:
 if start:
     with user_errors():
         for det, (preset, custom) in settings.items():
-            params = services.changed_params(det, preset, custom, choice.dataset)
+            params = catalogue.changed_params(det, preset, custom, choice.dataset)
             jid = services.start_training(choice.spec(det, preset, params), owner())
             watch_job(jid)
         st.session_state["train_toast"] = (
@@ -210,11 +212,11 @@ jobs_panel()
 
 # ----------------------------------------------------------------------------- finished runs
 st.subheader("Finished runs")
-runs = services.runs()
+runs = list_runs()
 if not runs:
     st.info("No saved runs yet. Train one above; it appears here when it finishes.")
     st.stop()
-df = runs_frame([services.run_row(r) for r in runs])
+df = runs_frame([page_data.run_row(r) for r in runs])
 shown = ["run", "detector", "preset", "dataset", "normal", "task", "seed", "status", "AUROC",
          "AUPR", "F1", "fit s", "created"]
 event = st.dataframe(df[shown], hide_index=True, on_select="rerun", selection_mode="single-row",
@@ -238,7 +240,7 @@ if rows:
         a, b = st.columns(2)
         if a.button("Delete", type="primary", key="confirm-delete"):
             with user_errors():
-                services.remove_run(run_id)
+                delete_run(run_id)
                 if current_run_id() == run_id:
                     set_current_run(None)
                 st.rerun()
@@ -247,7 +249,7 @@ if rows:
 
     if c3.button("Delete…", key="delete-run", icon=":material/delete:"):
         confirm_delete(rid)
-    hist = services.run_history(services.run(rid))
+    hist = dict(load_run(rid).fit_report().history)
     if hist:
         from ad_core.viz.training import history_curves
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ad_core import services
+from ad_core import page_data
 from ad_core.viz import transforms as T
 from ui.common import require_run, user_errors
 from ui.views import (
@@ -27,8 +27,8 @@ page_header("Transformations", run)
 
 
 with user_errors():
-    ex = services.run_explanation(run)
-    previews = services.run_previews(run)
+    ex = run.explanation()
+    previews = page_data.run_previews(run)
     rows = explained_rows(run)
     x_all = run.test_x()
     if ex.has("views"):
@@ -78,8 +78,8 @@ with user_errors():
         st.subheader("DAE: augmentation previews")
         st.caption("The catalogue's augmentations applied to a few of this run's test images "
                    "(seeded, so the same seed gives the same preview).")
-        catalogue = services.augmentation_names("image")
-        trained = [n for n in services.run_augmentations(run) if n in catalogue]
+        catalogue = page_data.augmentation_names("image")
+        trained = [n for n in page_data.run_augmentations(run) if n in catalogue]
         c1, c2, c3 = st.columns([4, 1, 1])
         chosen = c1.multiselect("Augmentations", catalogue, default=trained or catalogue[:4],
                                 key="tr-aug")
@@ -87,6 +87,6 @@ with user_errors():
         seed = int(c3.number_input("Seed", 0, 10_000, 0, key="tr-aug-seed"))
         if chosen and len(x_all):
             pick = np.linspace(0, len(x_all) - 1, n).round().astype(int)
-            originals, prev = services.augmentation_preview(x_all[pick], chosen, n, seed)
+            originals, prev = page_data.augmentation_preview(x_all[pick], chosen, n, seed)
             show_figure(T.augmentation_table(originals, prev, test_labels(run, pick)),
                         "augment-preview", run)

@@ -17,7 +17,7 @@ import streamlit as st
 
 from ad_core import services
 from ad_core.errors import UserError
-from ad_core.services import Run
+from ad_core.runs import Run, load_run
 
 
 def current_run_id() -> str | None:
@@ -41,7 +41,7 @@ def current_run() -> Run | None:
     if not rid:
         return None
     try:
-        return services.run(rid)
+        return load_run(rid)
     except UserError as e:
         st.warning(f"{e} Pick another run in the sidebar.")
         return None
@@ -238,9 +238,9 @@ def owner() -> str:
     return st.session_state["owner"]
 
 
-def data_choice():  # -> ad_core.services.DataChoice
+def data_choice():  # -> ad_core.catalogue.DataChoice
     """What the Data page chose (dataset, normal classes, task), kept for the whole session."""
-    from ad_core.services import DataChoice
+    from ad_core.catalogue import DataChoice
 
     if "data_choice" not in st.session_state:
         st.session_state["data_choice"] = DataChoice()

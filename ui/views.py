@@ -11,8 +11,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from ad_core import services
-from ad_core.services import Run
+from ad_core import page_data
+from ad_core.runs import Run
 from ui.common import chart
 
 
@@ -40,7 +40,7 @@ def page_header(title: str, run: Run) -> None:
 def missing(run: Run, what: str, key: str) -> None:
     """Say plainly that this run's detector has no ``what`` and which detectors do."""
     st.info(f"This detector ({detector_title(run)}) has no {what}; try "
-            f"{services.producers(key)}.")
+            f"{page_data.producers(key)}.")
 
 
 def _slug(text: str) -> str:

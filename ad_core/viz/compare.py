@@ -43,7 +43,7 @@ def variant(row: dict[str, Any]) -> str:
 
 
 def runs_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """Runs-table rows (``services.run_row``) as a frame, metrics rounded for reading."""
+    """Runs-table rows (``page_data.run_row``) as a frame, metrics rounded for reading."""
     df = pd.DataFrame(list(rows))
     for c in ("AUROC", "AUPR", "F1"):
         if c in df:

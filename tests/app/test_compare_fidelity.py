@@ -32,15 +32,15 @@ def infos(at: AppTest) -> str:
 
 
 def test_fidelity_tab_without_a_report_says_how_to_make_one(empty_runs, tmp_path, monkeypatch):
-    from ad_core import services
+    from ad_core import results
 
-    monkeypatch.setattr(services, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)
     at = compare_page()
     assert "python -m ad_core.benchmarks.fidelity" in infos(at)
 
 
 def test_fidelity_tab_shows_claims_beside_the_papers(empty_runs, tmp_path, monkeypatch):
-    from ad_core import services
+    from ad_core import results
 
     stat = ("one-sided Wilcoxon signed-rank test (exact), n = 20 tasks; Hodges–Lehmann "
             "pseudomedian with exact 95 % CI")
@@ -60,7 +60,7 @@ def test_fidelity_tab_shows_claims_beside_the_papers(empty_runs, tmp_path, monke
              "verdict": "check passed", "counted": False, "reason": "agrees"}]
     (tmp_path / "fidelity.json").write_text(json.dumps({"meta": {"command": "fid"},
                                                         "rows": rows}))
-    monkeypatch.setattr(services, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)
     at = compare_page()
     table = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
     assert list(table["verdict"]) == ["reproduced", "direction only", "check passed"]

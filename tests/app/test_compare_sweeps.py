@@ -12,6 +12,8 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from ad_core import results
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -42,9 +44,8 @@ def sweep_dir(tmp_path_factory) -> Path:
 
 
 def compare_page(sweep_dir: Path, monkeypatch) -> AppTest:
-    from ad_core import services
 
-    monkeypatch.setattr(services, "RESULTS_DIR", sweep_dir)
+    monkeypatch.setattr(results, "RESULTS_DIR", sweep_dir)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     at.switch_page("pages/compare.py").run()
@@ -54,9 +55,8 @@ def compare_page(sweep_dir: Path, monkeypatch) -> AppTest:
 
 def test_sweep_from_the_runner_is_listed_with_table_and_relative_chart(empty_runs, sweep_dir,
                                                                        monkeypatch):
-    from ad_core import services
 
-    sweeps = services.list_sweeps(sweep_dir)
+    sweeps = results.list_sweeps(sweep_dir)
     assert [s.name for s in sweeps] == ["cli_sweep", "partial"]  # newest first
     assert sweeps[0].status["complete"] and sweeps[0].status["cells"] == 8
     at = compare_page(sweep_dir, monkeypatch)

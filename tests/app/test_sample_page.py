@@ -21,6 +21,8 @@ if importlib.util.find_spec("streamlit_drawable_canvas") is None:
 from sample_helpers import sample_runs  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from ad_core.runs import load_run
+
 PAGE = Path(__file__).resolve().parents[2] / "pages" / "sample.py"
 TITLES = {"toll": "Toll", "neutral": "NeuTraL AD", "iforest": "Isolation Forest"}
 
@@ -49,9 +51,8 @@ def texts(at: AppTest) -> str:
 
 
 def test_a_test_sample_side_by_side_in_every_run(ids) -> None:
-    from ad_core import services
 
-    ref = services.run(ids["toll"])
+    ref = load_run(ids["toll"])
     row = int(np.flatnonzero(ref.scores["test_y"] == 1)[0])
     at = render(ids["toll"], row)
     assert not at.error, [e.value for e in at.error]
@@ -83,9 +84,8 @@ def test_your_own_input_starts_with_an_empty_canvas(ids) -> None:
 
 
 def test_a_pasted_csv_row_is_scored_and_bad_rows_get_one_message(ids) -> None:
-    from ad_core import services
 
-    tab = services.run(ids["tabular"])
+    tab = load_run(ids["tabular"])
     at = render(ids["tabular"])
     at.segmented_control(key="sample-mode").set_value("Your own input").run()
     assert at.selectbox(key="sample-shape").value == (30,)

@@ -119,14 +119,14 @@ def test_embeddings_page_with_a_run(finished_run) -> None:
 
 
 def test_compare_page_with_runs_and_a_benchmark(finished_run, tmp_path, monkeypatch) -> None:
-    from ad_core import services
+    from ad_core import results
 
     rows = [{"dataset": "mnist5k", "normal": str(c), "detector": d, "seed": s, "task":
              "one-vs-rest", "params": {}, "auroc": 0.8 + 0.01 * c + (0.05 if d == "iforest" else 0)}
             for c in range(10) for d in ("iforest", "kde") for s in range(2)]
     (tmp_path / "sweep.json").write_text(json.dumps({"meta": {"title": "test sweep"},
                                                      "rows": rows}))
-    monkeypatch.setattr(services, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)
     at = open_page("compare", finished_run)
     assert at.dataframe and len(at.get("plotly_chart")) >= 2  # runs bars + relative AUROC
     assert "Papers' numbers beside ours" in texts(at)

@@ -56,11 +56,11 @@ def fake_report() -> dict:
 @pytest.fixture()
 def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A small fake fidelity report and morph cache in a temporary folder."""
-    from ad_core import services
+    from ad_core import results
 
     monkeypatch.setenv("ANOMALY_LAB_RUNS", str(tmp_path / "runs"))  # no saved runs
     monkeypatch.setattr(common, "results_path", lambda name: tmp_path / f"{name}.json")
-    monkeypatch.setattr(services, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)
     (tmp_path / "fidelity.json").write_text(json.dumps(fake_report()))
     _write(tmp_path, "teaching_geotrans_intuition", [
         {"experiment": T.geotrans_label(*e), "normal": e[0], "anomaly": e[1],
@@ -149,11 +149,11 @@ def test_page_renders_every_demo(cached: Path) -> None:
 
 def test_page_says_plainly_when_results_are_missing(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from ad_core import services
+    from ad_core import results
 
     monkeypatch.setenv("ANOMALY_LAB_RUNS", str(tmp_path / "runs"))
     monkeypatch.setattr(common, "results_path", lambda name: tmp_path / f"{name}.json")
-    monkeypatch.setattr(services, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)
     at = AppTest.from_file(str(PAGE), default_timeout=90)
     at.run()
     assert not at.exception, at.exception

@@ -63,7 +63,7 @@ def test_upload_is_named_by_its_file_and_stays_in_its_session(data) -> None:
     assert str(data) not in task_line
 
     # Another browser session, with A's dataset name pasted into its choice and upload list
-    from ad_core.services import DataChoice
+    from ad_core.catalogue import DataChoice
 
     b = data_page({"data_choice": DataChoice(dataset=name, normal=["0"]), "uploads": [name]})
     assert "belongs to another browser session" in " ".join(e.value for e in b.error)

@@ -1,4 +1,4 @@
-"""Time "a drawn 3 scored by Toll, GeoTrans and NeuTraL AD" through ``services.explain_sample``
+"""Time "a drawn 3 scored by Toll, GeoTrans and NeuTraL AD" through ``sample_report.explain_sample``
 (issue 11's 2-second target), on runs already trained on mnist5k digit 8.
 
     nice -n 19 .venv/bin/python tests/e2e/sample_draw_timing.py RUNS_DIR [--threads 1 2]
@@ -21,6 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sample_helpers import canvas_three  # noqa: E402
 
+from ad_core import sample_report
+from ad_core.runs import list_runs
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -32,9 +35,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(a.threads)
-    from ad_core import services
 
-    runs = [r for r in services.runs() if r.config.get("dataset") == "mnist5k"
+    runs = [r for r in list_runs() if r.config.get("dataset") == "mnist5k"
             and r.config.get("detector") in ("toll", "geotrans", "neutral")]
     for r in runs:
         (r.path / "cache" / "train_embedding.npz").unlink(missing_ok=True)
@@ -44,12 +46,12 @@ def main() -> None:
           f"load average {os.getloadavg()}")
     print("runs:", ", ".join(f"{r.config['detector']} ({r.config['preset']})" for r in runs))
     t = time.perf_counter()
-    rep = services.explain_sample(ids, rgba, source="canvas")
+    rep = sample_report.explain_sample(ids, rgba, source="canvas")
     cold = time.perf_counter() - t
     warm = []
     for _ in range(a.repeat):
         t = time.perf_counter()
-        rep = services.explain_sample(ids, rgba, source="canvas")
+        rep = sample_report.explain_sample(ids, rgba, source="canvas")
         warm.append(time.perf_counter() - t)
     print(f"cold {cold:.2f} s; warm median {statistics.median(warm):.3f} s, "
           f"max {max(warm):.3f} s over {a.repeat}")

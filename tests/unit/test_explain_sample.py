@@ -1,4 +1,4 @@
-"""``services.explain_sample``: one input through every run, without Streamlit (issue 11).
+"""``sample_report.explain_sample``: one input through every run, without Streamlit (issue 11).
 
 Real small fits on ``digits`` (normal 0, seed 0) of three detector families — Toll
 (reconstruction, two score terms), NeuTraL AD (learned views, per-transformation terms) and
@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from sample_helpers import FAMILIES, canvas_three, sample_runs
 
-from ad_core import services
+from ad_core import sample_input, sample_report
 from ad_core.errors import BadDataError
+from ad_core.runs import load_run
 
 
 @pytest.fixture(scope="module")
@@ -26,22 +27,22 @@ def digit_runs(ids):
 
 
 def test_sample_runs_are_the_finished_runs_on_the_same_data(ids):
-    r = services.run(ids["toll"])
-    same = [o.run_id for o in services.sample_runs(r)]
+    r = load_run(ids["toll"])
+    same = [o.run_id for o in sample_report.sample_runs(r)]
     assert same[0] == ids["toll"] and set(same) == set(digit_runs(ids))
 
 
 def test_a_test_sample_through_every_run(ids):
-    ref = services.run(ids["toll"])
+    ref = load_run(ids["toll"])
     y = ref.scores["test_y"]
     row = int(np.flatnonzero(y == 1)[0])
-    facts = services.sample_facts(ref, row)
-    rep = services.explain_sample(digit_runs(ids), services.test_sample(ref, row),
+    facts = sample_report.sample_facts(ref, row)
+    rep = sample_report.explain_sample(digit_runs(ids), sample_report.test_sample(ref, row),
                                   source="sample", dataset_row=facts["dataset_row"],
                                   neighbours=4)
     assert not rep.skipped and [v.run_id for v in rep.runs] == digit_runs(ids)
     for v in rep.runs:
-        r = services.run(v.run_id)
+        r = load_run(v.run_id)
         # same dataset, normal class and seed → same split: the live score is the stored one, up
         # to the run storing its test images as 8-bit (digits' 16 grey levels are not k/255)
         assert v.score == pytest.approx(float(r.scores["test"][row]), rel=1e-2, abs=1e-3)
@@ -64,11 +65,11 @@ def test_a_test_sample_through_every_run(ids):
 
 
 def test_a_training_normal_is_its_own_nearest_neighbour(ids):
-    r = services.run(ids["toll"])
-    det = services.loaded_detector(r)
-    ref = services._training_reference(r, det)
+    r = load_run(ids["toll"])
+    det = sample_report.loaded_detector(r)
+    ref = sample_report._training_reference(r, det)
     x = ref["inputs"][5].astype(np.float32) / 255.0
-    v = services.explain_sample([ids["toll"]], x, dataset_row=int(ref["rows"][5])).runs[0]
+    v = sample_report.explain_sample([ids["toll"]], x, dataset_row=int(ref["rows"][5])).runs[0]
     # (the cached neighbour images are 8-bit, the embedding was of the float originals)
     assert v.neighbours.distances[0] < 0.1 * v.neighbours.distances[1]
     assert v.neighbours.rows[0] == ref["rows"][5] and v.in_training is True
@@ -76,7 +77,7 @@ def test_a_training_normal_is_its_own_nearest_neighbour(ids):
 
 def test_a_canvas_drawing_goes_through_the_service(ids):
     rgba = canvas_three()
-    rep = services.explain_sample(digit_runs(ids) + [ids["tabular"]], rgba, source="canvas")
+    rep = sample_report.explain_sample(digit_runs(ids) + [ids["tabular"]], rgba, source="canvas")
     assert [v.run_id for v in rep.runs] == digit_runs(ids)
     assert ids["tabular"] in rep.skipped and "image" in rep.skipped[ids["tabular"]]
     x = rep.input
@@ -84,7 +85,7 @@ def test_a_canvas_drawing_goes_through_the_service(ids):
     for v in rep.runs:
         assert np.isfinite(v.score) and 0 <= v.percentile <= 100
     # the same drawing at MNIST's size: the ink fits 20×20 and its centre of mass is central
-    m = services.canvas_to_image(rgba, (1, 28, 28))[0]
+    m = sample_input.canvas_to_image(rgba, (1, 28, 28))[0]
     rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
     assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= 20
     cy = (m.sum(1) * np.arange(28)).sum() / m.sum()
@@ -96,14 +97,14 @@ def test_transparent_canvas_and_dark_on_light_upload(ids):
     rgba = canvas_three()
     rgba[..., 3] = np.where(rgba[..., 0] > 0, 255, 0)  # transparent background, white ink
     rgba[rgba[..., 3] == 0, :3] = 0
-    a = services.canvas_to_image(rgba, (1, 8, 8))
-    b = services.canvas_to_image(canvas_three(), (1, 8, 8))
+    a = sample_input.canvas_to_image(rgba, (1, 8, 8))
+    b = sample_input.canvas_to_image(canvas_three(), (1, 8, 8))
     assert np.allclose(a, b)
     grey = 255 - canvas_three()[..., 0]  # a black digit on white paper
-    x, notes = services.image_to_input(grey, (1, 8, 8))
+    x, notes = sample_input.image_to_input(grey, (1, 8, 8))
     assert x.shape == (1, 8, 8) and any("inverted" in n for n in notes)
     assert any("resized from 280×280 to 8×8" in n for n in notes)
-    rep = services.explain_sample([ids["iforest"]], grey, source="image")
+    rep = sample_report.explain_sample([ids["iforest"]], grey, source="image")
     assert rep.runs[0].input.shape == (1, 8, 8)
 
 
@@ -117,37 +118,37 @@ def test_transparent_canvas_and_dark_on_light_upload(ids):
 ])
 def test_bad_inputs_get_one_clear_message(ids, bad, source, words):
     with pytest.raises(BadDataError, match=words):
-        services.explain_sample(digit_runs(ids), bad, source=source)
+        sample_report.explain_sample(digit_runs(ids), bad, source=source)
 
 
 def test_empty_drawing_is_its_own_error(ids):
-    with pytest.raises(services.EmptyDrawingError):
-        services.explain_sample(digit_runs(ids), np.zeros((280, 280, 4), np.uint8),
+    with pytest.raises(sample_input.EmptyDrawingError):
+        sample_report.explain_sample(digit_runs(ids), np.zeros((280, 280, 4), np.uint8),
                                 source="canvas")
 
 
 def test_a_csv_row_for_the_tabular_run(ids):
-    r = services.run(ids["tabular"])
+    r = load_run(ids["tabular"])
     names = r.config["feature_names"]
     x = r.test_x()[3]
     header = ",".join(names) + "\n" + ",".join(f"{v:.17g}" for v in x)
-    row = services.parse_csv_row(header.encode(), len(names), names)
+    row = sample_input.parse_csv_row(header.encode(), len(names), names)
     assert np.allclose(row, x)
-    v = services.explain_sample([ids["tabular"]], row, source="sample").runs[0]
+    v = sample_report.explain_sample([ids["tabular"]], row, source="sample").runs[0]
     assert v.score == pytest.approx(float(r.scores["test"][3]), rel=1e-6)
     assert v.neighbours is not None and v.neighbours.inputs.shape[1] == len(names)
     no_header = ",".join(f"{v:.17g}" for v in x)
-    assert np.allclose(services.parse_csv_row(no_header, len(names), names), x)
+    assert np.allclose(sample_input.parse_csv_row(no_header, len(names), names), x)
     with pytest.raises(BadDataError, match=f"has 3 values, but the runs were trained on "
                                            f"{len(names)} features"):
-        services.parse_csv_row("1,2,3", len(names), names)
+        sample_input.parse_csv_row("1,2,3", len(names), names)
     nan_row = ",".join(["1"] * (len(names) - 1) + ["nan"])
     with pytest.raises(BadDataError, match="NaN"):
-        services.parse_csv_row(nan_row, len(names), names)
+        sample_input.parse_csv_row(nan_row, len(names), names)
     with pytest.raises(BadDataError, match="empty"):
-        services.parse_csv_row("", len(names), names)
+        sample_input.parse_csv_row("", len(names), names)
     with pytest.raises(BadDataError, match="features"):
-        services.explain_sample([ids["tabular"]], canvas_three(), source="canvas")
+        sample_report.explain_sample([ids["tabular"]], canvas_three(), source="canvas")
 
 
 def test_decode_image_refuses_what_is_not_an_image():
@@ -156,10 +157,10 @@ def test_decode_image_refuses_what_is_not_an_image():
     from PIL import Image
 
     with pytest.raises(BadDataError, match="not an image"):
-        services.decode_image(b"definitely not a png")
+        sample_input.decode_image(b"definitely not a png")
     buf = io.BytesIO()
     Image.fromarray(np.zeros((10, 12), np.uint8)).save(buf, format="PNG")
-    assert services.decode_image(buf.getvalue()).shape == (10, 12)
+    assert sample_input.decode_image(buf.getvalue()).shape == (10, 12)
 
 
 def test_click_targets_sit_on_the_tiles():
@@ -193,4 +194,4 @@ def test_an_oversized_image_gets_the_uploads_limit_not_a_traceback():
     side = int(MAX_IMAGE_PIXELS ** 0.5) + 1
     Image.new("L", (side, side)).save(buf, format="PNG")
     with pytest.raises(BadDataError, match="at most"):
-        services.decode_image(buf.getvalue())
+        sample_input.decode_image(buf.getvalue())

@@ -22,11 +22,15 @@ CORE = ROOT / "ad_core"
 DOC = ROOT / "docs" / "ARCHITECTURE.md"
 
 #: The one list of what ``app.py``, ``pages/*.py`` and ``ui/*.py`` may import from ``ad_core`` (a
-#: package covers its submodules). Everything else in ``ad_core`` is forbidden to them — in
-#: particular ``ad_core.worker``: app.py imports it today to start the training process early,
-#: which must go through ``services`` like every other call (see
-#: :func:`test_app_does_not_import_the_worker`).
-APP_ALLOWED_CORE = ("ad_core.services", "ad_core.viz", "ad_core.errors")
+#: package covers its submodules): the doors of the interfaces floor, what a run's pages show,
+#: the teaching demos, the figures and a few records. Everything else in ``ad_core`` is forbidden
+#: to them — in particular ``ad_core.worker``, ``ad_core.jobs``, ``ad_core.experiment`` and the
+#: detectors (:func:`test_app_does_not_import_the_worker` holds the first one by name).
+APP_ALLOWED_CORE = ("ad_core.services", "ad_core.catalogue", "ad_core.results", "ad_core.warmup",
+                    "ad_core.page_data", "ad_core.runs", "ad_core.projection",
+                    "ad_core.sample_input", "ad_core.sample_report", "ad_core.teaching",
+                    "ad_core.viz", "ad_core.errors", "ad_core.contracts", "ad_core.reference",
+                    "ad_core.tasks", "ad_core.data.user")
 #: What they may import outside ``ad_core`` besides the standard library.
 APP_ALLOWED_OTHER = ("ui", "streamlit", "numpy", "pandas", "plotly", "streamlit_drawable_canvas")
 #: The app's files under that rule.
@@ -206,20 +210,13 @@ def app_import_violations(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", APP_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_app_pages_and_ui_import_only_the_allowed_core_modules(path: Path):
     bad = app_import_violations(path)
-    if path.name == "app.py" and path.parent == ROOT:
-        # app.py's ad_core.worker import is forbidden too; the next test holds it (expected to
-        # fail until the services split moves the early start behind services).
-        bad = [t for t in bad if t != "ad_core.worker"]
     assert not bad, (f"{path.relative_to(ROOT)} imports {bad}; app.py, pages and ui use only "
                      f"{', '.join(APP_ALLOWED_CORE)}")
 
 
-@pytest.mark.xfail(strict=True, reason="services split in progress: app.py still imports "
-                   "ad_core.worker (start_early) directly")
 def test_app_does_not_import_the_worker():
-    """FORBIDDEN: ``app.py`` importing ``ad_core.worker``. The app reaches the core only through
-    :data:`APP_ALLOWED_CORE`; when app.py stops importing the worker this test passes, the strict
-    xfail turns that into a failure, and the mark must be removed."""
+    """FORBIDDEN: ``app.py`` importing ``ad_core.worker`` (it starts the training process early
+    through ``warmup.start_early``)."""
     assert "ad_core.worker" not in app_import_violations(ROOT / "app.py")
 
 

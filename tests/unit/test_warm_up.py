@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ad_core import services
+from ad_core import jobs, warmup
 
 
 class FakeManager:
@@ -23,14 +23,14 @@ class FakeManager:
 
 def test_warm_ups_start_only_once_training_has_been_idle_for_a_while(monkeypatch) -> None:
     fake = FakeManager()
-    monkeypatch.setattr(services.jobs, "get_manager", lambda: fake)
-    monkeypatch.setattr(services, "_deferred_started", False)
-    monkeypatch.setattr(services, "_deferred_done", False)
-    monkeypatch.setattr(services, "IDLE_POLL_S", 0.02)
-    monkeypatch.setattr(services, "IDLE_QUIET_S", 0.3)
+    monkeypatch.setattr(jobs, "get_manager", lambda: fake)
+    monkeypatch.setattr(warmup, "_deferred_started", False)
+    monkeypatch.setattr(warmup, "_deferred_done", False)
+    monkeypatch.setattr(warmup, "IDLE_POLL_S", 0.02)
+    monkeypatch.setattr(warmup, "IDLE_QUIET_S", 0.3)
     ran = threading.Event()
-    services._when_training_idle(ran.set)
-    services._when_training_idle(ran.set)  # once per server
+    warmup._when_training_idle(ran.set)
+    warmup._when_training_idle(ran.set)  # once per server
     time.sleep(0.4)
     assert not ran.is_set()  # trainer not ready, a job running
     fake.ready = True
@@ -41,7 +41,7 @@ def test_warm_ups_start_only_once_training_has_been_idle_for_a_while(monkeypatch
     assert ran.wait(5)
     assert time.monotonic() - t0 >= 0.25  # a quiet period first, not the moment the job ended
     for _ in range(100):
-        if services._deferred_done:
+        if warmup._deferred_done:
             break
         time.sleep(0.02)
-    assert services._deferred_done
+    assert warmup._deferred_done
