@@ -1,5 +1,10 @@
 """The augmentation catalogue of the data-augmentation study (docs/methods.md §2) as batched tensor ops.
 
+Why one module of ~700 lines: it is a catalogue — 15 augmentations, the testbed's generating
+functions and LIS-AE's negatives, each a short batched function — and the study's names must live
+in one place, so that a DAE, the testbed and the Teaching page can never disagree on what "cutout"
+means.
+
 A denoising autoencoder f_aug is trained to map aug(x) back to x; the study's finding is that this
 helps only when ``aug`` is *aligned* with the unknown anomaly-generating function ``gen``. This
 module holds every ``aug`` of the study (13, the CutOut-c variant and the identity), the

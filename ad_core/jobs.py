@@ -1,5 +1,9 @@
 """Background training jobs for the app: a fair queue shared by every browser session.
 
+Why one module of ~800 lines: the queue, the keying that reuses or joins, the dispatcher and the
+journal all change a job under one condition variable; split apart they would share that lock
+across modules, which is where races hide.
+
 A page submits an :class:`~ad_core.experiment.ExperimentSpec`; a dispatcher thread hands it to the
 persistent training process (:mod:`ad_core.worker`), which runs exactly
 :func:`ad_core.experiment.run_experiment`, and replays the process's progress messages into a

@@ -1,5 +1,9 @@
 """The engine that runs any grid's cells (local processes or Ray); it knows no grid and no study.
 
+Why one module of ~500 lines: the two engines (local processes, Ray) share the cell keys, resume
+from kept cells, resource requests and the result order; split apart they would each need a copy
+of those rules.
+
 It runs the cells of ``python -m ad_core bench`` (:mod:`ad_core.bench`) and of every study in
 ``ad_core/benchmarks``: engines, resources, resume and per-cell keys live here.
 

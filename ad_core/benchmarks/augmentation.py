@@ -1,5 +1,9 @@
 """The data-augmentation study's benchmark (docs/methods.md §2; Yoo, Zhao & Akoglu, AAAI 2023).
 
+Why one module of ~500 lines: the study's three grids (testbed, CutOut-c sweep, in the wild) share
+their cells, their relative-AUROC table and the paper's figures beside ours; each grid is a
+screenful.
+
 A denoising autoencoder f_aug (detector ``dae``) is trained with every augmentation of the
 catalogue (:mod:`ad_core.augment`) and compared with the plain AE (``augmentation=none``):
 

@@ -1,5 +1,10 @@
 """Fidelity report: every paper claim the app states, rerun by one command, with an honest verdict.
 
+Why one module of ~1,300 lines: it is the table of every paper claim the app states (22 of
+them, from five papers), each with its cells, its statistic in its own unit and its verdict —
+about 50 lines a claim. The cell engine is :mod:`ad_core.benchmarks.fidelity_cells` and the
+rendering :mod:`ad_core.benchmarks.fidelity_report`.
+
     python -m ad_core.benchmarks.fidelity --seeds 3 --workers 2 --keep-cells
 
 writes ``docs/results/fidelity.md``, ``docs/results/fidelity.json`` (``{"meta", "rows"}``, one

@@ -1,5 +1,9 @@
 """The user's own data: a CSV table, a folder or ``.zip`` of images, or a file uploaded in the app.
 
+Why one module of ~750 lines: the three ways a user brings data (a CSV table, an image folder or
+zip, an upload in the app) share their safety limits, their one-sentence errors and the upload
+store (owner folders, budget, clean-up) that lets a run reopen its data.
+
 - ``csv:PATH`` → :func:`load_csv`: a header row, numeric feature columns and one label column
   (``label`` unless named otherwise). Labels are what make evaluation possible (which rows are
   normal, which anomalous), so a table without one is refused at load time with a sentence
