@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ad_core.errors import BadDataError, UnknownNameError, did_you_mean
+from ad_core.paths import REPO_ROOT
 from ad_core.spawning import spawn_context
 
 if TYPE_CHECKING:
@@ -68,9 +69,10 @@ RETRY_AFTER_S = 60.0
 
 def numba_cache_dir() -> Path:
     """Where the projection worker keeps compiled UMAP kernels: ``$ANOMALY_LAB_CACHE/numba``,
-    else ``<repo>/.cache/numba``."""
+    else ``<repo>/.cache/numba`` (``REPO_ROOT``: the clone, or the current directory of an
+    installed copy)."""
     base = os.environ.get("ANOMALY_LAB_CACHE")
-    return (Path(base).expanduser() if base else Path(__file__).resolve().parents[1] / ".cache") / "numba"
+    return (Path(base).expanduser() if base else REPO_ROOT / ".cache") / "numba"
 
 
 def cache_umap_kernels() -> None:

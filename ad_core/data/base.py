@@ -11,12 +11,11 @@ import numpy as np
 import torch
 
 from ad_core.errors import BadDataError, UnknownNameError, did_you_mean
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from ad_core.paths import REPO_ROOT
 
 
 def data_root() -> Path:
-    """Folder where dataset files live: ``$ANOMALY_LAB_DATA`` or ``<repo>/data``."""
+    """Folder where dataset files live: ``$ANOMALY_LAB_DATA`` or ``<repo>/data`` (``REPO_ROOT``)."""
     return Path(os.environ.get("ANOMALY_LAB_DATA", REPO_ROOT / "data")).expanduser()
 
 
