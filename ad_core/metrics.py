@@ -154,6 +154,21 @@ def hodges_lehmann(x: Sequence[float], confidence: float = 0.95) -> dict[str, fl
             "ci_attained": bool(coverage >= confidence - 1e-12), "ci_level": float(confidence)}
 
 
+def signed_rank(d: np.ndarray, alternative: Alternative) -> tuple[float, float, str, int]:
+    """The one-sided Wilcoxon signed-rank test of paired differences ``d`` (one per task) against
+    0: ``(T⁺, p, method, n_nonzero)``. scipy's ``wilcoxon`` with zeros dropped (the ``wilcox``
+    convention), exact null distribution up to 50 non-zero differences, the normal approximation
+    beyond; no non-zero difference gives T⁺ = 0 and p = 1 (no evidence either way)."""
+    from scipy.stats import wilcoxon
+
+    nz = int(np.count_nonzero(d))
+    if nz == 0:
+        return 0.0, 1.0, "exact", 0
+    method = "exact" if nz <= 50 else "approx"
+    res = wilcoxon(d, alternative=alternative, zero_method="wilcox", method=method)
+    return float(res.statistic), float(res.pvalue), method, nz
+
+
 def wilcoxon_paired(a: Sequence[float], b: Sequence[float], *,
                     alternative: Alternative = "greater", confidence: float = 0.95,
                     level: float = 0.05) -> dict[str, Any]:
@@ -177,8 +192,6 @@ def wilcoxon_paired(a: Sequence[float], b: Sequence[float], *,
     ``pvalue``, ``method`` (``exact``/``approx``), ``pseudomedian``, ``ci_low``, ``ci_high``,
     ``ci_coverage``, ``ci_attained``, ``ci_level``, ``verdict``, ``n`` and ``n_nonzero``.
     """
-    from scipy.stats import wilcoxon
-
     if alternative not in ("greater", "less"):
         raise BadDataError(f"The study's Wilcoxon test is one-sided: alternative must be "
                            f"'greater' or 'less', got {alternative!r}.")
@@ -190,13 +203,7 @@ def wilcoxon_paired(a: Sequence[float], b: Sequence[float], *,
         raise BadDataError("Relative AUROCs need finite values and a positive baseline AUROC.")
     ratio = a / b
     d = ratio - 1.0
-    nz = int(np.count_nonzero(d))
-    if nz == 0:
-        stat, p, method = 0.0, 1.0, "exact"
-    else:
-        method = "exact" if nz <= 50 else "approx"
-        res = wilcoxon(d, alternative=alternative, zero_method="wilcox", method=method)
-        stat, p = float(res.statistic), float(res.pvalue)
+    stat, p, method, nz = signed_rank(d, alternative)
     if nz and p < level:
         verdict = "helps"
     elif nz and p > 1 - level:
@@ -253,20 +260,12 @@ def wilcoxon_difference(a: Sequence[float], b: Sequence[float], *,
     ``ci_low``, ``ci_high``, ``ci_coverage``, ``ci_attained``, ``ci_level``, ``n``,
     ``n_nonzero``.
     """
-    from scipy.stats import wilcoxon
-
     a = np.asarray(a, dtype=float).ravel()
     b = np.asarray(b, dtype=float).ravel()
     if len(a) != len(b) or len(a) == 0:
         raise BadDataError("The Wilcoxon test needs two equally long, non-empty lists.")
     d = a - b
-    nz = int(np.count_nonzero(d))
-    if nz == 0:
-        stat, p, method = 0.0, 1.0, "exact"
-    else:
-        method = "exact" if nz <= 50 else "approx"
-        res = wilcoxon(d, alternative=alternative, zero_method="wilcox", method=method)
-        stat, p = float(res.statistic), float(res.pvalue)
+    stat, p, method, nz = signed_rank(d, alternative)
     return {"test": "one-sided Wilcoxon signed-rank", "alternative": alternative,
             "statistic": stat, "pvalue": p, "method": method, **hodges_lehmann(d, confidence),
             "n": int(len(a)), "n_nonzero": nz}
