@@ -91,6 +91,18 @@ def cmd_detectors(args: argparse.Namespace) -> int:
             rng = f" [{p.low}, {p.high}]" if p.low is not None else ""
             ch = f" {{{', '.join(map(str, p.choices))}}}" if p.choices else ""
             print(f"    {p.name}={p.default}{rng}{ch}  {p.help}")
+    from ad_core.detectors.external import external_catalogue
+
+    cat = external_catalogue()
+    print("\nMore detectors (--detector NAME; parameters from each one's signature):")
+    for name, info in cat.detectors.items():
+        params = ", ".join(f"{p.name}={p.default}" for p in info.params if not p.advanced)
+        print(f"  {name:<28}{params}")
+    for name, why in cat.unavailable.items():
+        print(f"  {name:<28}(not usable here: {why})")
+    if not cat.pyod_installed:
+        print(f"  PyOD's detectors (pyod:ECOD, …) need PyOD: {cat.install_hint}.")
+    print("  Your own class: --detector module.path:ClassName (docs/own_detector.md).")
     return 0
 
 

@@ -32,6 +32,16 @@ class TrainingCancelledError(UserError):
     """Training was stopped by the user before a usable model existed."""
 
 
+class DetectorUnavailableError(UserError):
+    """A detector that cannot be built or restored here (an optional package is missing, or a
+    saved external estimator cannot be refitted); a saved run still opens from its scores."""
+
+
+class ExternalDetectorError(UserError):
+    """An external estimator (PyOD, scikit-learn or the user's own class) raised; the message
+    is one line naming the file and line that raised."""
+
+
 def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
     """A short hint listing the valid choices (closest first) for an unknown ``name``."""
     import difflib

@@ -96,18 +96,30 @@ def code_fingerprint(*modules: str) -> str:
 
 def detector_module(detector: str) -> str:
     """The module that implements registered detector ``detector`` (``toll`` →
-    ``ad_core.detectors.toll``); an unregistered name is its own module path."""
+    ``ad_core.detectors.toll``); an external name (``pyod:ECOD``, ``module.path:Class``) is
+    implemented by the adapter, ``ad_core.detectors.external``; any other name is its own module
+    path."""
     from ad_core.detectors import REGISTRY
 
     if detector in REGISTRY:
         return f"ad_core.detectors.{REGISTRY[detector][0]}"
-    return detector.split(":")[0]
+    if ":" in detector:
+        return "ad_core.detectors.external"
+    return detector
 
 
 def method_fingerprint(detector: str) -> str:
     """The code fingerprint of a detector: its module's closure plus the task splits and metrics
-    (the code an experiment's numbers depend on)."""
-    return code_fingerprint(detector_module(detector), *EXPERIMENT_MODULES)
+    (the code an experiment's numbers depend on). For an external detector the adapter's closure
+    is joined by the estimator's own code: package and version for PyOD and scikit-learn, the
+    hash of the file defining your own class (read anew each call, never cached, so an edited
+    class never reuses the old one's runs)."""
+    fingerprint = code_fingerprint(detector_module(detector), *EXPERIMENT_MODULES)
+    if ":" not in detector:
+        return fingerprint
+    from ad_core.detectors.external import code_identity
+
+    return content_key({"ad_core": fingerprint, "estimator": code_identity(detector)})[:16]
 
 
 def array_fingerprint(*arrays: Any) -> str:

@@ -191,10 +191,22 @@ class Run:
         return np.where(np.asarray(y) == 1, "anomaly", "normal")
 
     def detector(self) -> Any:
-        """The trained detector, reloaded from safetensors + JSON."""
+        """The trained detector, reloaded from safetensors + JSON (an external estimator is
+        refitted and checked against its saved scores; see :meth:`detector_problem`)."""
         from ad_core.detectors import load_detector
 
         return load_detector(self.path / "detector")
+
+    def detector_problem(self) -> str:
+        """Why this run's trained detector cannot be rebuilt here, in one sentence, found without
+        rebuilding it (``""`` when nothing says so): no saved detector, or an external estimator
+        whose package is missing or whose class changed. The run still opens from its saved
+        scores, metrics and inputs; :meth:`detector` then raises
+        :class:`~ad_core.errors.DetectorUnavailableError` with the same reason (also when an
+        external estimator's refit does not reproduce its saved scores)."""
+        from ad_core.detectors import detector_problem
+
+        return detector_problem(self.path / "detector")
 
     def explanation(self) -> Explanation:
         """The stored ``explain()`` artefacts as an :class:`Explanation` (``index`` = test rows);

@@ -50,13 +50,12 @@ DECLARED_ONLY = {
     "tqdm": "imported by ad_core.cli and ad_core.sweep; arrives with umap-learn",
     "threadpoolctl": "imported by ad_core.projection; arrives with scikit-learn",
     "numba": "imported by ad_core.projection; arrives with umap-learn",
-    "pyod": "extra for a future PyOD adapter",
 }
 #: Where a requirement file's own lines must be declared.
 FILE_HOME = {"requirements.txt": ("core", "app"), "requirements-scale.txt": ("ray",),
-             "requirements-dev.txt": ("dev",)}
+             "requirements-dev.txt": ("dev", "pyod")}
 #: Third-party imports of ad_core that are optional (lazy), and the extra declaring them.
-OPTIONAL_IMPORTS = {"ray": "ray", "playwright": "dev"}
+OPTIONAL_IMPORTS = {"ray": "ray", "playwright": "dev", "pyod": "pyod"}
 
 
 def file_requirements(name: str) -> dict[str, Requirement]:
