@@ -194,6 +194,49 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Why test sample N of a run scores as it does: its attribution maps, calibrated on the run
+    (``ad_core.run_attribution``); ``--out`` writes them as a PNG."""
+    import numpy as np
+
+    from ad_core.run_attribution import run_reference, sample_maps
+    from ad_core.runs import load_run
+    from ad_core.sample_report import loaded_detector, sample_facts, test_sample
+
+    r = load_run(args.run)
+    x1 = test_sample(r, args.sample)
+    problem = r.detector_problem()
+    if problem:
+        raise UserError(f"Run {r.run_id} cannot be explained: {problem}")
+    det = loaded_detector(r)
+    score = float(det.decision_function(x1[None])[0])
+    maps = sample_maps(r, det, x1)
+    facts = sample_facts(r, args.sample)
+    verdict = "flagged as an anomaly" if score > det.threshold_ else "passes as normal"
+    print(f"run {r.run_id} ({r.config.get('detector')}), test sample {args.sample} "
+          f"(kind {facts['kind']}): score {score:.4g}, threshold {det.threshold_:.4g}: {verdict}")
+    names = r.config.get("feature_names") or [f"f{i}" for i in range(x1.size)]
+    for m in maps:
+        cal = m.calibrated
+        print(f"{m.method}: {m.label}; 1 = {m.scale:.3g} (the run's normal samples' 99th "
+              f"percentile); largest |value| {float(np.abs(cal).max()):.2f}")
+        if x1.ndim == 1:
+            ref = run_reference(r)
+            for i in np.argsort(-np.abs(cal), kind="stable")[:args.top]:
+                print(f"    {names[i]:<28}{cal[i]:+8.2f}  value {x1[i]:.4g} (normal "
+                      f"{ref['lo'][i]:.4g} – {ref['hi'][i]:.4g})")
+        else:
+            plane = cal.sum(0)
+            y, x = np.unravel_index(int(np.argmax(plane)), plane.shape)
+            print(f"    strongest at row {y}, column {x}: {plane[y, x]:+.2f}")
+    if args.out:
+        from ad_core.viz.attribution import save_maps_png
+
+        out = save_maps_png(args.out, x1, [(m.method, m.calibrated) for m in maps])
+        print(f"wrote {out}")
+    return 0
+
+
 def app_folder() -> Path:
     """The folder holding ``app.py`` with ``pages/``, ``ui/``, ``assets/`` and ``.streamlit/``: the
     clone this ``ad_core`` lies in, else the ``anomaly_lab_app`` package an installed wheel ships."""
@@ -282,6 +325,12 @@ def build_parser(prog: str = "python -m ad_core") -> argparse.ArgumentParser:
                    help="if a run of exactly this experiment already exists (same data, task, "
                         "detector, resolved parameters, seed and method code), report it "
                         "instead of training again")
+    e = sub.add_parser("explain", help="why a run's test sample scores as it does: attribution "
+                       "maps, calibrated on the run")
+    e.add_argument("--run", required=True, help="run id (python -m ad_core runs lists them)")
+    e.add_argument("--sample", required=True, type=int, help="test sample row of the run")
+    e.add_argument("--out", default=None, help="write the maps as a PNG here")
+    e.add_argument("--top", type=int, default=8, help="features listed for a table row")
     b = sub.add_parser("bench", help="classes × detectors × seeds grid → docs/results/")
     b.add_argument("--dataset", required=True)
     b.add_argument("--detector", action="append", required=True)
@@ -304,7 +353,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m ad_core") -> int:
     elif rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     handlers = {"datasets": cmd_datasets, "detectors": cmd_detectors, "train": cmd_train,
-                "bench": cmd_bench, "runs": cmd_runs, "app": cmd_app}
+                "bench": cmd_bench, "runs": cmd_runs, "app": cmd_app, "explain": cmd_explain}
     try:
         return handlers[args.cmd](args)
     except UserError as e:

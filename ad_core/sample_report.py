@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from ad_core.detectors.base import Detector
 from ad_core.errors import BadDataError, UserError
 from ad_core.experiment import ExperimentSpec
 from ad_core.page_data import score_note
+from ad_core.run_attribution import SampleMap, sample_maps
 from ad_core.runs import Run, list_runs, load_run
 from ad_core.sample_input import prepare_input
 
@@ -54,6 +55,9 @@ class RunVerdict:
     neighbours: Neighbours | None = None
     neighbours_note: str = ""
     in_training: bool | None = None   # the sample's dataset row was one of this run's normals
+    #: attribution maps of the sample, calibrated on the run (model-agnostic, then native)
+    maps: list[SampleMap] = field(default_factory=list)
+    maps_note: str = ""
 
 
 @dataclass
@@ -205,7 +209,7 @@ def _neighbours(r: Run, det: Detector, x1: np.ndarray, k: int) -> Neighbours:
 
 
 def explain_sample(run_ids: list[str], x: Any, *, source: str = "auto", neighbours: int = 6,
-                   dataset_row: int | None = None) -> SampleReport:
+                   dataset_row: int | None = None, maps: bool = True) -> SampleReport:
     """Score and explain one input ``x`` with every run in ``run_ids``: the ONE call behind the
     Sample page, for a run's test sample and for a drawn or uploaded input alike.
 
@@ -216,7 +220,9 @@ def explain_sample(run_ids: list[str], x: Any, *, source: str = "auto", neighbou
     the percentile is among the run's normal test scores, ``flagged`` uses the run's
     ``threshold_``. With ``neighbours > 0`` the nearest training normals in the run's
     ``embed`` space are found. ``dataset_row`` (a test sample's row in its dataset) tells which
-    runs had that very sample among their training normals. A run that cannot take ``x``
+    runs had that very sample among their training normals. With ``maps`` each run adds its
+    attribution maps (:func:`ad_core.run_attribution.sample_maps`: which parts of ``x`` raise its
+    score, calibrated on the run). A run that cannot take ``x``
     (another shape, a table for an image) is listed in ``skipped`` with the reason; a bad input
     for all of them raises :class:`BadDataError`.
     """
@@ -259,6 +265,11 @@ def explain_sample(run_ids: list[str], x: Any, *, source: str = "auto", neighbou
             except UserError as e:
                 verdict.neighbours_note = (f"No training neighbours: the run's training data "
                                            f"could not be rebuilt ({e})")
+        if maps:
+            try:
+                verdict.maps = sample_maps(r, det, x1)
+            except UserError as e:
+                verdict.maps_note = f"No attribution map: {e}"
         report.runs.append(verdict)
     if not report.runs and first_error is not None:
         if all(isinstance(p, UserError) and str(p) == str(first_error)

@@ -77,6 +77,7 @@ class ReconstructionDetector(Detector):
 
     modalities = ("image", "tabular")
     explains: ClassVar[tuple[str, ...]] = ("reconstruction", "error_map", "latent", "latent_norm")
+    native_map: ClassVar[str] = "reconstruction error map (x̂ − x)², model space"
     norm_p: ClassVar[float] = 2.0  # norm reported as latent_norm
 
     # --------------------------------------------------------------- configuration
@@ -265,6 +266,10 @@ class ReconstructionDetector(Detector):
         out = self._reconstruct(x)
         out["latent_norm"] = latent_norm(torch.from_numpy(out["latent"]), self.norm_p).numpy()
         return out
+
+    def _native_attribution(self, x: torch.Tensor, ref: torch.Tensor | None) -> np.ndarray | None:
+        """The reconstruction error map (what the score aggregates)."""
+        return self._reconstruct(x)["error_map"]
 
     # --------------------------------------------------------------- persistence
     def _state_tensors(self) -> dict[str, torch.Tensor]:

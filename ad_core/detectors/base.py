@@ -94,6 +94,8 @@ class Detector(BaseEstimator):
     score_note: ClassVar[str] = ""
     #: Previews the app can draw beyond ``explain`` (the DAE: ``("augmentations",)``).
     previews: ClassVar[tuple[str, ...]] = ()
+    #: What ``attribute(X, method="native")`` shows ("" = no native map; issue 20).
+    native_map: ClassVar[str] = ""
 
     def __init__(self, preset: str = "quick") -> None:
         self.preset = preset
@@ -226,6 +228,7 @@ class Detector(BaseEstimator):
         val_scores = self.decision_function(val_x)
         self.threshold_ = float(np.quantile(val_scores, 1.0 - self.contamination_))
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
+        self.reference_ = train_x.mean(0).numpy()  # attribute()'s default reference (not saved)
         return self
 
     def decision_function(self, X: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -270,6 +273,22 @@ class Detector(BaseEstimator):
         x = check_input(X, self.input_shape_, "input")
         return Explanation.from_arrays(self._explain(x))
 
+    def attribute(self, X: torch.Tensor | np.ndarray, method: str = "auto",
+                  reference: torch.Tensor | np.ndarray | None = None, *,
+                  window: int | None = None, stride: int | None = None) -> np.ndarray:
+        """Why each sample scores as it does: a map shaped like ``X`` (float32), in score units.
+
+        ``auto``/``occlusion``/``ablation``: the drop of ``decision_function`` when an image patch
+        (``window`` px, sliding by ``stride``) or a feature is replaced by ``reference`` (one
+        input, or one per sample; default the mean training normal ``reference_``) — works for
+        every detector. ``native``: the method's own map (``native_map`` says which), or a
+        :class:`BadParameterError`. See :mod:`ad_core.detectors.attribution`."""
+        from ad_core.detectors.attribution import attribute
+
+        self._check_fitted()
+        x = check_input(X, self.input_shape_, "input")
+        return attribute(self, x, method, reference, window=window, stride=stride)
+
     # ----------------------------------------------------------------- to override
     def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
         raise NotImplementedError
@@ -282,6 +301,10 @@ class Detector(BaseEstimator):
 
     def _explain(self, x: torch.Tensor) -> dict[str, Any]:
         return {}
+
+    def _native_attribution(self, x: torch.Tensor, ref: torch.Tensor | None) -> np.ndarray | None:
+        """The method's own map ``[N, *shape]`` (``native_map`` names it), or None."""
+        return None
 
     def extra_scores(self, task: Task, negatives: torch.Tensor | None = None
                      ) -> dict[str, np.ndarray]:

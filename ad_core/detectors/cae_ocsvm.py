@@ -52,6 +52,11 @@ class CAEOCSVMDetector(AEDetector):
     def _score(self, x: torch.Tensor) -> np.ndarray:
         return self.svm_.decision_function(self._embed(x))
 
+    native_map = ""  # the score is the SVM's, not the reconstruction error: no native map
+
+    def _native_attribution(self, x: torch.Tensor, ref: torch.Tensor | None) -> np.ndarray | None:
+        return None
+
     def _state_tensors(self) -> dict[str, torch.Tensor]:
         t = super()._state_tensors()
         t.update({f"svm.{k}": v for k, v in self.svm_.state_tensors().items()})

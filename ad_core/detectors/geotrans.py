@@ -193,6 +193,34 @@ class GeoTransDetector(Detector):
     def _score(self, x: torch.Tensor) -> np.ndarray:
         return self._terms(self._log_softmax_views(x)).mean(1)
 
+    native_map = "input gradient of the score × (input − reference)"
+
+    def _score_graph(self, x: torch.Tensor) -> torch.Tensor:
+        """The score of :meth:`_score` as a differentiable torch graph (for input gradients;
+        ``test_attribution`` checks it equals ``decision_function``)."""
+        n_t = len(self.tset_)
+        v = self.tset_.all_views(preprocess(x.to(self.device_)))
+        logits = self.net_(_cl(v.reshape(-1, *v.shape[2:])))
+        logp = F.log_softmax(logits.float(), 1).reshape(len(x), n_t, n_t).double()
+        if self.params_["score"] == "simplified":
+            terms = -logp.exp().diagonal(dim1=1, dim2=2)
+        else:
+            p = logp.exp().clamp_min(PROB_FLOOR)
+            p = p / p.sum(-1, keepdim=True)
+            alpha = torch.as_tensor(self.alpha_, dtype=torch.float64, device=p.device)
+            terms = -((alpha - 1.0) * p.log()).sum(-1)
+        return terms.mean(1).cpu()
+
+    def _native_attribution(self, x: torch.Tensor, ref: torch.Tensor | None) -> np.ndarray | None:
+        from ad_core.detectors.attribution import input_gradient
+
+        self.net_.eval()
+        b = max(1, VIEWS_PER_FORWARD // len(self.tset_))
+        return np.concatenate([input_gradient(
+            self._score_graph, x[i:i + b],
+            None if ref is None else ref if len(ref) == 1 else ref[i:i + b])
+            for i in range(0, len(x), b)])
+
     def _embed(self, x: torch.Tensor) -> np.ndarray:
         self.net_.eval()
         with torch.inference_mode():

@@ -243,6 +243,21 @@ class NeuTraLADDetector(Detector):
     def _score(self, x: torch.Tensor) -> np.ndarray:
         return self._score_terms(x).double().sum(1).numpy()
 
+    native_map = "input gradient of the score × (input − reference)"
+
+    def _native_attribution(self, x: torch.Tensor, ref: torch.Tensor | None) -> np.ndarray | None:
+        from ad_core.detectors.attribution import input_gradient
+
+        self.net_.eval()
+
+        def score(xb: torch.Tensor) -> torch.Tensor:
+            return self._terms(self._prepare(xb).to(self.device_)).double().sum(1).cpu()
+
+        b = self._infer_batch
+        return np.concatenate([input_gradient(
+            score, x[i:i + b], None if ref is None else ref if len(ref) == 1 else ref[i:i + b])
+            for i in range(0, len(x), b)])
+
     def _embed(self, x: torch.Tensor) -> np.ndarray:
         """z_0 = f(x), L2-normalised (the geometry the contrastive loss sees)."""
         z = predict_batches(lambda xb: F.normalize(self.net_.encoder(xb).float(), dim=-1),

@@ -28,7 +28,8 @@ DOC = ROOT / "docs" / "ARCHITECTURE.md"
 #: detectors (:func:`test_app_does_not_import_the_worker` holds the first one by name).
 APP_ALLOWED_CORE = ("ad_core.services", "ad_core.catalogue", "ad_core.results", "ad_core.warmup",
                     "ad_core.page_data", "ad_core.runs", "ad_core.projection",
-                    "ad_core.sample_input", "ad_core.sample_report", "ad_core.teaching",
+                    "ad_core.sample_input", "ad_core.sample_report", "ad_core.run_attribution",
+                    "ad_core.teaching",
                     "ad_core.viz", "ad_core.errors", "ad_core.contracts", "ad_core.reference",
                     "ad_core.tasks", "ad_core.data.user")
 #: What they may import outside ``ad_core`` besides the standard library.
