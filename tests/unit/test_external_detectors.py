@@ -305,3 +305,23 @@ def test_a_batch_dependent_estimator_is_asked_one_row_at_a_time(fake, digits_tas
     batch = det.decision_function(x)
     alone = np.array([det.decision_function(x[i:i + 1])[0] for i in range(5)])
     np.testing.assert_allclose(batch[:5], alone)
+
+
+def test_the_zoo_runs_a_cell_under_a_cpu_limit():
+    """The zoo's cells (ad_core.benchmarks.pyod_zoo): a fit is measured in CPU seconds on one
+    thread, and one over its limit is stopped and reported, not waited for."""
+    import multiprocessing as mp
+
+    from ad_core.benchmarks.pyod_zoo import _cell, render, run_cell
+
+    ctx = mp.get_context("forkserver")
+    ok = run_cell(ctx, _cell("digits", "1", "sklearn:IsolationForest", 0, "screen",
+                             params={"n_estimators": 20}), 30, 30)
+    assert ok["status"] == "ok" and ok["auroc"] > 0.5 and ok["fit_cpu_seconds"] > 0
+    over = run_cell(ctx, _cell("digits", "1", "sklearn:IsolationForest", 0, "screen",
+                               params={"n_estimators": 200000}), 1, 30)
+    assert over["status"] == "over-fit" and "1 CPU-s" in over["error"]
+    text = render([{**ok, "dataset": "mnist5k", "normal": "0"},
+                   {**over, "label": "slow", "dataset": "mnist5k", "normal": "0"}],
+                  {"classes": ["0"], "seeds": [0], "fit_cpu": 1, "score_cpu": 30})
+    assert "sklearn:IsolationForest" in text and "Screened out" in text and "- slow: over-fit" in text
