@@ -1,16 +1,27 @@
 """Background training jobs for the app: a fair queue shared by every browser session.
 
-Why one module of ~800 lines: the queue, the keying that reuses or joins, the dispatcher and the
+Why one module of ~900 lines: the queue, the keying that reuses or joins, the dispatchers and the
 journal all change a job under one condition variable; split apart they would share that lock
-across modules, which is where races hide.
+across modules, which is where races hide. (Where a job trains lives elsewhere: the training
+processes in :mod:`ad_core.worker`, the Ray tasks in :mod:`ad_core.ray_trainer`.)
 
-A page submits an :class:`~ad_core.experiment.ExperimentSpec`; a dispatcher thread hands it to the
+A page submits an :class:`~ad_core.experiment.ExperimentSpec`; a dispatcher thread hands it to a
 persistent training process (:mod:`ad_core.worker`), which runs exactly
 :func:`ad_core.experiment.run_experiment`, and replays the process's progress messages into a
 :class:`JobMonitor` (the thread-safe training monitor), so a job's run looks the same as one
 trained from the CLI. Pages poll :meth:`JobManager.snapshot` (a frozen copy), never the live
 object. ``JobManager(process=False)`` runs the experiment in a thread of this process instead,
 through the same messages (:class:`ad_core.worker.ThreadTrainer`; tests of the queue's logic only).
+
+**Workers.** ``workers`` dispatcher slots train side by side, each with its own training process
+(default :func:`ad_core.worker.training_workers`, ``ANOMALY_LAB_TRAINING_WORKERS``: one on 2
+cores, as before). Every slot takes its next job from the one fair queue below, so the order,
+joining, progress, cancel and the journal do not depend on how many there are; a queued job's
+ETA counts the slots. A process that dies mid-job (killed, out of memory) fails that job with a
+message saying so and is replaced at once, so the queue goes on. With ``engine="ray"``
+(``ANOMALY_LAB_ENGINE=ray``, ``ANOMALY_LAB_RAY_ADDRESS`` for a cluster) each slot runs its jobs as
+Ray tasks instead (:class:`ad_core.ray_trainer.RayTrainer`, same messages); the slots are then
+``ANOMALY_LAB_TRAINING_WORKERS`` or as many jobs as the cluster's CPUs hold.
 
 **One training per distinct experiment** (``submit(..., reuse=True)``, what the app asks for).
 Each such job is first *keyed* (:func:`ad_core.experiment.run_key`: data fingerprint, task,
@@ -47,6 +58,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import heapq
 import json
 import logging
 import os
@@ -62,7 +74,14 @@ from typing import Any
 from ad_core.errors import UnknownNameError, UserError
 from ad_core.experiment import ExperimentSpec, remember_data, run_experiment, run_key
 from ad_core.runs import find_run, new_run_id, runs_root
-from ad_core.worker import ThreadTrainer, TrainingProcess, take_early
+from ad_core.worker import (
+    ThreadTrainer,
+    TrainingProcess,
+    take_early,
+    training_engine,
+    training_threads,
+    training_workers,
+)
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 INTERRUPTED = "interrupted"
@@ -208,6 +227,8 @@ class _Job:
     joiners: set[str] = field(default_factory=set)
     #: Whose turn the job waits for (its first submitter, even after that owner left it).
     queue_owner: str = ""
+    #: The dispatcher slot (training process) that runs it, once started.
+    slot: int | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -252,21 +273,35 @@ def spec_from_record(d: dict[str, Any]) -> ExperimentSpec:
 
 
 class JobManager:
-    """The shared, fair queue of training jobs served by one background dispatcher thread.
+    """The shared, fair queue of training jobs served by ``workers`` dispatcher threads.
 
     ``root`` is the runs folder passed to ``run_experiment`` (``None`` = ``$ANOMALY_LAB_RUNS``);
     the journal lives in ``<root>/.jobs/``. Finished jobs are kept (newest ``keep_finished``) so
     their outcome can still be shown. ``keyer`` computes a spec's content key (tests inject one).
+    ``workers``: jobs at a time (``None``: :func:`~ad_core.worker.training_workers`; 1 with
+    ``process=False``); ``engine``: ``"local"`` or ``"ray"`` (``None``: ``ANOMALY_LAB_ENGINE``).
     """
 
     def __init__(self, root: Any = None, keep_finished: int = 200, process: bool = True,
                  keyer: Callable[[ExperimentSpec], tuple[str, dict]] | None = None,
-                 journal: bool = True) -> None:
+                 journal: bool = True, workers: int | None = None,
+                 engine: str | None = None) -> None:
         self.root = root
         self.keep_finished = keep_finished
         self.process = process
         self.keyer = keyer or run_key
-        self._trainer: TrainingProcess | ThreadTrainer | None = None
+        self.engine = (engine or training_engine()) if process else "local"
+        #: On a Ray cluster with no worker count, the cluster's CPUs say how many jobs at a time.
+        self._size_by_cluster = bool(
+            process and not workers and self.engine == "ray"
+            and os.environ.get("ANOMALY_LAB_RAY_ADDRESS")
+            and not os.environ.get("ANOMALY_LAB_TRAINING_WORKERS"))
+        #: Jobs at a time (sized by the cluster: 1 until its size is known).
+        self.workers = max(1, workers or (training_workers() if process and not
+                                          self._size_by_cluster else 1))
+        #: One trainer per dispatcher slot (a training process, a thread, or a Ray slot).
+        self._slots: list[Any] = []
+        self._ray_cluster: Any = None
         self._trainer_lock = threading.Lock()
         self._trainer_data_known = False
         self._trainer_data_lock = threading.Lock()
@@ -278,7 +313,8 @@ class JobManager:
         self._served: dict[str, float] = {}
         self._durations: dict[str, list[float]] = {}
         self._cv = threading.Condition()
-        self._worker: threading.Thread | None = None
+        self._dispatchers: list[threading.Thread] = []
+        self._pool_started = False
         self._keying: collections.deque[str] = collections.deque()
         self._key_cv = threading.Condition()
         self._key_thread: threading.Thread | None = None
@@ -308,7 +344,7 @@ class JobManager:
             self._jobs[job.job_id] = job
             self._enqueue(job)
             self._prune()
-            self._ensure_worker()
+            self._ensure_dispatchers()
             self._cv.notify_all()
         if reuse:
             self._start_keying(job.job_id)
@@ -411,9 +447,15 @@ class JobManager:
             return any(j.status in ACTIVE for j in self._jobs.values())
 
     def trainer_ready(self) -> bool:
-        """Whether the training process has started and reported ready (imports, data)."""
+        """Whether the (first) training process has started and reported ready (imports, data)."""
         trainer = self._trainer
         return trainer is not None and trainer.ready_event.is_set()
+
+    @property
+    def _trainer(self) -> Any:
+        """The first slot's trainer (the one the server keys its quick start with), if started."""
+        slots = self._slots
+        return slots[0] if slots else None
 
     def _pick_owner(self, heads: dict[str, _Job], served: dict[str, float]) -> str | None:
         """Whose job starts next: the owner served longest ago (never served first), ties
@@ -454,14 +496,27 @@ class JobManager:
                 return None
             pos = ids.index(target)
             running = [j for j in self._jobs.values() if j.status == RUNNING]
-            wait: float | None = 0.0
-            for j in running:
-                left = self._remaining(j)
-                wait = None if left is None or wait is None else wait + left
-            for j in order[:pos]:
-                est = self.expected_duration(j.spec)
-                wait = None if est is None or wait is None else wait + est
+            wait = self._wait_before(running, order[:pos])
         return QueueInfo(pos, len(ids), wait)
+
+    def _wait_before(self, running: list[_Job], ahead: list[_Job]) -> float | None:
+        """Seconds until a job that waits behind ``ahead`` starts: every slot is free when its
+        running job ends, and each job ahead takes the first slot free (with one worker: the
+        running job's remaining time plus the durations ahead). ``None`` if one is unknown."""
+        free: list[float] = []
+        for j in running:
+            left = self._remaining(j)
+            if left is None:
+                return None
+            free.append(left)
+        free += [0.0] * max(0, self.workers - len(free))
+        heapq.heapify(free)
+        for j in ahead:
+            est = self.expected_duration(j.spec)
+            if est is None:
+                return None
+            heapq.heappush(free, heapq.heappop(free) + est)
+        return free[0]
 
     def expected_duration(self, spec: ExperimentSpec) -> float | None:
         """Median measured seconds of earlier jobs of this detector, preset and dataset."""
@@ -604,11 +659,34 @@ class JobManager:
             if t not in live:
                 self._alias.pop(a, None)
 
-    def _ensure_worker(self) -> None:
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._serve, name="anomaly-lab-jobs",
-                                            daemon=True)
-            self._worker.start()
+    def _ensure_dispatchers(self) -> None:
+        """Start the dispatcher threads once, one per slot (caller holds ``_cv``). On Ray without
+        a worker count, a starter thread first asks the cluster how many jobs it holds."""
+        if self._pool_started:
+            return
+        self._pool_started = True
+        if self._size_by_cluster:
+            threading.Thread(target=self._start_sized_by_cluster, name="anomaly-lab-ray-pool",
+                             daemon=True).start()
+        else:
+            self._start_dispatchers(self.workers)
+
+    def _start_sized_by_cluster(self) -> None:
+        workers = 1
+        try:
+            workers = self._cluster().slots(None)
+        except Exception as e:  # the jobs will fail with the reason, one by one
+            _log.warning("Ray cluster not reachable for the job pool: %s", e)
+        with self._cv:
+            self.workers = workers
+            self._start_dispatchers(workers)
+
+    def _start_dispatchers(self, n: int) -> None:
+        for i in range(len(self._dispatchers), n):
+            t = threading.Thread(target=self._serve, args=(i,), name=f"anomaly-lab-jobs-{i}",
+                                 daemon=True)
+            self._dispatchers.append(t)
+            t.start()
 
     def _next_job(self) -> _Job | None:
         """The next job in fair order (caller holds ``_cv``); an owner whose next job is still
@@ -623,7 +701,9 @@ class JobManager:
         self._served[owner] = time.monotonic()
         return job
 
-    def _serve(self) -> None:
+    def _serve(self, slot: int = 0) -> None:
+        """Dispatcher ``slot``: take the next job in fair order, train it on this slot's
+        trainer, repeat."""
         while True:
             with self._cv:
                 job = self._next_job()
@@ -633,39 +713,90 @@ class JobManager:
                 with job.lock:
                     job.status = RUNNING
                     job.started = time.time()
-            _log.info("job %s started %.2f s after it was submitted", job.job_id[:8],
-                      job.started - job.submitted)
+                    job.slot = slot
+            _log.info("job %s started %.2f s after it was submitted (worker %d)", job.job_id[:8],
+                      job.started - job.submitted, slot)
             self._write_journal()
-            self._run(job)
+            self._run(job, slot)
             self._write_journal()
 
     def prestart(self) -> None:
-        """Start the training process now (torch imported, quick-start data loaded) so the first
-        job does not wait for it. Idempotent; a no-op with ``process=False``."""
-        if self.process:
-            self._training_process()
+        """Start every slot's training process now (torch imported, quick-start data loaded) so
+        the first jobs do not wait for them; on Ray, connect and warm the workers (in the
+        background). Idempotent; a no-op with ``process=False``."""
+        if not self.process:
+            return
+        if self.engine == "ray":
+            def start() -> None:
+                with contextlib.suppress(Exception):  # a job will report the reason
+                    for i in range(self.workers):
+                        self._training_process(i)
+            threading.Thread(target=start, name="anomaly-lab-ray-prestart", daemon=True).start()
+            return
+        for i in range(self.workers):
+            self._training_process(i)
 
-    def _training_process(self) -> TrainingProcess | ThreadTrainer:
+    def _cluster(self) -> Any:
+        """The manager's Ray (:class:`ad_core.ray_trainer.RayCluster`), connected on first use."""
         with self._trainer_lock:
-            if self._trainer is None or not self._trainer.alive:
-                self._trainer = ((take_early() or TrainingProcess()) if self.process
-                                 else ThreadTrainer(run_experiment))
-            return self._trainer
+            if self._ray_cluster is None:
+                from ad_core.ray_trainer import RayCluster, gpus_per_job
+
+                self._ray_cluster = RayCluster(os.environ.get("ANOMALY_LAB_RAY_ADDRESS") or None,
+                                               self.workers, training_threads(), gpus_per_job())
+            return self._ray_cluster
+
+    def _training_process(self, slot: int = 0) -> Any:
+        """Slot ``slot``'s trainer, started (or replaced, if its process died) now."""
+        cluster = self._cluster() if self.engine == "ray" else None
+        with self._trainer_lock:
+            while len(self._slots) <= slot:
+                self._slots.append(None)
+            trainer = self._slots[slot]
+            if trainer is None or not trainer.alive:
+                if trainer is not None:
+                    with contextlib.suppress(Exception):
+                        trainer.close()
+                if not self.process:
+                    trainer = ThreadTrainer(run_experiment)
+                elif cluster is not None:
+                    from ad_core.ray_trainer import RayTrainer
+
+                    trainer = RayTrainer(cluster)
+                else:
+                    trainer = (slot == 0 and take_early()) or TrainingProcess()
+                self._slots[slot] = trainer
+            return trainer
+
+    def _replace(self, slot: int) -> None:
+        """Start a fresh trainer in ``slot`` now (its process died in a job): the next job
+        finds it warm, and the queue never waits on a dead process."""
+        with self._trainer_lock:
+            dead = self._slots[slot] if slot < len(self._slots) else None
+            if dead is not None:
+                self._slots[slot] = None
+        if dead is not None:
+            with contextlib.suppress(Exception):
+                dead.close()
+        with contextlib.suppress(Exception):  # a failed start is retried by the next job
+            self._training_process(slot)
 
     def shutdown(self) -> None:
-        """Stop the training process (tests; the server's daemon process dies with it anyway)."""
+        """Stop the training processes (tests; the server's daemon processes die with it)."""
         with self._trainer_lock:
-            if self._trainer is not None:
-                self._trainer.close()
-                self._trainer = None
+            slots, self._slots = self._slots, []
+        for trainer in slots:
+            if trainer is not None:
+                trainer.close()
 
-    def _run(self, job: _Job) -> None:
-        """Hand ``job`` to the training process and replay its messages into the job record; its
-        last message decides the job's status (the one mapping of how a training ended)."""
+    def _run(self, job: _Job, slot: int = 0) -> None:
+        """Hand ``job`` to slot ``slot``'s trainer and replay its messages into the job record;
+        its last message decides the job's status (the one mapping of how a training ended)."""
         monitor = JobMonitor(job)
         status, error, result, saved = FAILED, "", {}, False
+        trainer = None
         try:
-            trainer = self._training_process()
+            trainer = self._training_process(slot)
             trainer.submit(job.spec, self.root, job.run_id)
             while True:
                 if job.cancel.is_set():
@@ -693,8 +824,18 @@ class JobManager:
             else:
                 error = f"Training failed with an internal error ({msg[1]})."
         except (EOFError, OSError) as e:
-            error = ("The training process stopped unexpectedly (out of memory?); it restarts "
-                     f"with the next job. ({type(e).__name__}: {e})")
+            code = getattr(getattr(trainer, "process", None), "exitcode", None)
+            how = (f"exit code {code}{' (killed)' if code == -9 else ''}"
+                   if code is not None else f"{type(e).__name__}: {e}")
+            error = ("The training worker running this job stopped unexpectedly (killed, or out "
+                     f"of memory?) — {how}. Nothing was saved; a fresh worker has taken its "
+                     "place: submit the job again.")
+            _log.warning("training slot %d lost job %s: %s", slot, job.job_id[:8], how)
+            self._finish(job, status, error, result, saved)
+            self._replace(slot)
+            return
+        except UserError as e:  # the engine cannot run here (Ray missing or unreachable)
+            error = str(e)
         self._finish(job, status, error, result, saved)
 
     def _finish(self, job: _Job, status: str, error: str, result: dict[str, Any],

@@ -18,7 +18,8 @@ cell order:
   ``num_gpus = gpus_per_cell``, so a multi-GPU node runs one cell per GPU. ``ray.init()`` starts
   Ray on this machine unless it is running already (a test's local Ray, say); ``address``
   connects to an existing cluster, which receives the ``ad_core`` package with the tasks.
-  Ray is an optional extra: ``pip install -r requirements-scale.txt``.
+  Ray is an optional extra: ``pip install -r requirements-scale.txt``. The connection and the
+  task's resource request are :mod:`ad_core.ray_engine`'s, shared with the app's jobs on Ray.
 
 Every cell sets torch's thread count to ``cpus_per_cell`` first (:func:`ad_core.device.set_threads`),
 so the same cell gives the same numbers on either engine. A cell that raises is reported (one line, and in
@@ -52,18 +53,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ad_core import ray_engine
 from ad_core.errors import UserError
+from ad_core.ray_engine import RAY_MISSING, EngineUnavailableError, ray_available
+
+__all__ = ["ENGINES", "RAY_MISSING", "EngineUnavailableError", "SweepOptions", "SweepResult",
+           "add_engine_args", "configure", "current_options", "experiment_cell",
+           "options_from_args", "ray_available", "run_sweep"]
 
 ENGINES = ("local", "ray")
-RAY_MISSING = ("--engine ray needs Ray, which is not installed here: "
-               "pip install -r requirements-scale.txt (or use --engine local).")
 
 CellFn = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-class EngineUnavailableError(UserError):
-    """The chosen engine cannot run here (Ray not installed, no cluster at the address)."""
-
 
 # ----------------------------------------------------------------------------- options
 @dataclass(frozen=True)
@@ -353,45 +353,17 @@ def _local(todo: list[tuple[int, dict[str, Any]]], fn: CellFn, opts: SweepOption
         ex.shutdown(wait=False, cancel_futures=True)
 
 
-@contextlib.contextmanager
-def _ray_session(opts: SweepOptions) -> Iterator[Any]:
-    try:
-        import ray
-    except ImportError:
-        raise EngineUnavailableError(RAY_MISSING) from None
-    started = False
-    if not ray.is_initialized():
-        import logging
-
-        env = {k: os.environ[k] for k in ("ANOMALY_LAB_DATA", "ANOMALY_LAB_RUNS") if k in os.environ}
-        kw: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
-                              "log_to_driver": False}
-        try:
-            if opts.address:
-                import ad_core
-
-                ray.init(address=opts.address, runtime_env={
-                    "py_modules": [str(Path(ad_core.__file__).parent)], "env_vars": env}, **kw)
-            else:
-                cpus = opts.workers * max(1, opts.cpus_per_cell) if opts.workers else None
-                ray.init(num_cpus=cpus, runtime_env={"env_vars": env}, **kw)
-        except (ConnectionError, RuntimeError, ValueError) as e:
-            where = f"a Ray cluster at {opts.address}" if opts.address else "a local Ray"
-            raise EngineUnavailableError(f"Could not start or reach {where}: "
-                                         f"{str(e).splitlines()[0] if str(e) else e!r}") from None
-        started = True
-    try:
-        yield ray
-    finally:
-        if started:
-            ray.shutdown()
+def _ray_session(opts: SweepOptions) -> contextlib.AbstractContextManager[Any]:
+    """Ray for one sweep (:func:`ad_core.ray_engine.session`): the cluster at ``address``, or a
+    Ray started here with ``workers × cpus_per_cell`` CPUs (all of them when ``workers`` is 0)."""
+    cpus = opts.workers * max(1, opts.cpus_per_cell) if opts.workers else None
+    return ray_engine.session(opts.address, None if opts.address else cpus)
 
 
 def _ray(todo: list[tuple[int, dict[str, Any]]], fn: CellFn, opts: SweepOptions,
          threads: int) -> Iterator[tuple[int, dict[str, Any]]]:
     with _ray_session(opts) as ray:
-        task = ray.remote(call_cell).options(num_cpus=opts.cpus_per_cell or 1,
-                                             num_gpus=opts.gpus_per_cell, max_retries=0)
+        task = ray_engine.remote(call_cell, opts.cpus_per_cell or 1, opts.gpus_per_cell)
         refs = {task.remote(fn, cell, threads): i for i, cell in todo}
         try:
             while refs:
@@ -407,14 +379,6 @@ def _ray(todo: list[tuple[int, dict[str, Any]]], fn: CellFn, opts: SweepOptions,
         finally:  # interrupted: do not leave the cluster working on an abandoned sweep
             for ref in refs:
                 ray.cancel(ref)
-
-
-def ray_available() -> bool:
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 # ----------------------------------------------------------------------------- the runner

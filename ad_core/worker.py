@@ -17,10 +17,14 @@ manager's ``process=False``, for tests), so a job's outcome is decided in one pl
 Cancel is a shared :class:`multiprocessing.Event` that the training loop polls through
 :meth:`PipeMonitor.should_stop`; the parent clears it before each job, the child never does.
 
-Threads: the job owns every usable core but one (``ANOMALY_LAB_TRAIN_THREADS`` overrides). On 2
-cores, measured: standalone, the quick-start Toll fit takes 5.2–5.8 s on 2 threads and 7.7–8.1 s
-on 1, but inside the app (server, browser and projection worker on the same cores) 2 threads took
-14.0–14.7 s against 9.4–9.9 s on 1: a preempted OpenMP thread stalls every barrier.
+Several processes serve the job manager's pool on a bigger machine (:func:`training_workers`,
+``ANOMALY_LAB_TRAINING_WORKERS``), each a :class:`TrainingProcess` running one job at a time with
+:func:`training_threads` torch threads (``ANOMALY_LAB_TRAINING_THREADS``); by default the spare
+cores (all but one) are shared out as jobs of two threads — on 2 cores that is one process of one
+thread, as before the pool. On 2 cores, measured: standalone, the quick-start Toll fit takes
+5.2–5.8 s on 2 threads and 7.7–8.1 s on 1, but inside the app (server, browser and projection
+worker on the same cores) 2 threads took 14.0–14.7 s against 9.4–9.9 s on 1: a preempted OpenMP
+thread stalls every barrier.
 ``OMP_WAIT_POLICY=PASSIVE`` did not help (11.5 s standalone on 2 threads).
 """
 
@@ -56,17 +60,60 @@ def exit_with_parent(poll_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def training_threads() -> int:
-    """Torch intra-op threads for a training job: ``ANOMALY_LAB_TRAIN_THREADS``, else the usable
-    cores minus one (at least 1)."""
-    env = os.environ.get("ANOMALY_LAB_TRAIN_THREADS", "").strip()
-    if env:
-        return max(1, int(env))
+def usable_cores() -> int:
+    """The cores this process may run on."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+        return os.cpu_count() or 1
+
+
+def _env_int(*names: str) -> int | None:
+    for name in names:
+        env = os.environ.get(name, "").strip()
+        if env:
+            return max(1, int(env))
+    return None
+
+
+#: Threads of one job when neither environment variable says: the quick start's fits gain little
+#: beyond two threads, so a big machine runs more jobs side by side rather than wider ones.
+DEFAULT_JOB_THREADS = 2
+
+
+def training_threads() -> int:
+    """Torch intra-op threads of one training job: ``ANOMALY_LAB_TRAINING_THREADS`` (or its older
+    name ``ANOMALY_LAB_TRAIN_THREADS``); else the spare cores (all but one, left to the server)
+    shared among ``ANOMALY_LAB_TRAINING_WORKERS`` when that is set; else
+    ``min(DEFAULT_JOB_THREADS, spare cores)`` — 1 on 2 cores, as before the pool."""
+    threads = _env_int("ANOMALY_LAB_TRAINING_THREADS", "ANOMALY_LAB_TRAIN_THREADS")
+    if threads:
+        return threads
+    spare = max(1, usable_cores() - 1)
+    workers = _env_int("ANOMALY_LAB_TRAINING_WORKERS")
+    return max(1, spare // workers) if workers else min(DEFAULT_JOB_THREADS, spare)
+
+
+def training_workers() -> int:
+    """Training jobs at a time (the pool's processes, or Ray tasks in flight):
+    ``ANOMALY_LAB_TRAINING_WORKERS``, else as many jobs of :func:`training_threads` threads as the
+    spare cores hold (at least 1: on 2 cores one job at a time, as before the pool)."""
+    workers = _env_int("ANOMALY_LAB_TRAINING_WORKERS")
+    if workers:
+        return workers
+    return max(1, max(1, usable_cores() - 1) // training_threads())
+
+
+ENGINES = ("local", "ray")
+
+
+def training_engine() -> str:
+    """Where the app's jobs train: ``ANOMALY_LAB_ENGINE`` — ``local`` (the default: the pool of
+    training processes here) or ``ray`` (a Ray task per job, :mod:`ad_core.ray_trainer`)."""
+    engine = os.environ.get("ANOMALY_LAB_ENGINE", "").strip().lower() or "local"
+    if engine not in ENGINES:
+        raise ValueError(f"ANOMALY_LAB_ENGINE={engine!r}: choose one of {', '.join(ENGINES)}")
+    return engine
 
 
 class PipeMonitor:
@@ -265,7 +312,8 @@ def start_early() -> None:
     The job manager adopts it (:func:`take_early`)."""
     global _early, _early_started
     with _early_lock:
-        if not _early_started:  # once per server: the script reruns on every click
+        # once per server (the script reruns on every click); Ray jobs need no process here
+        if not _early_started and training_engine() == "local":
             _early_started = True
             _early = TrainingProcess()
 

@@ -1,0 +1,99 @@
+"""The job manager's pool of training processes (issue 24): two workers train two different jobs
+at once and give the one-worker runs' scores; a worker killed mid-job is replaced and its job fails
+with a message; ETAs count the workers. Real processes, digits and breast cancer, IsolationForest
+and a few epochs of the small autoencoder (about 30 s on 2 cores)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ad_core import jobs
+from ad_core.experiment import ExperimentResult, ExperimentSpec
+from ad_core.runs import load_run
+
+DIGITS = ExperimentSpec("digits", ["3"], "ae", params={"epochs": 8}, seed=1, explain_n=10,
+                        embed_n=50)
+CANCER = ExperimentSpec("breast_cancer", ["benign"], "iforest", params={"n_estimators": 30},
+                        seed=2, explain_n=10, embed_n=50)
+LONG = ExperimentSpec("digits", ["0"], "ae", params={"epochs": 500}, explain_n=10, embed_n=50)
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    """A manager with two training processes (spawned once for the module)."""
+    m = jobs.JobManager(root=tmp_path_factory.mktemp("pool-runs"), workers=2, journal=False)
+    m.prestart()
+    yield m
+    m.shutdown()
+
+
+def _scores(m: jobs.JobManager, snap: jobs.JobSnapshot) -> np.ndarray:
+    return load_run(snap.run_id, root=m.root).scores["test"]
+
+
+def test_two_workers_train_two_jobs_at_once_with_the_one_worker_scores(pool, tmp_path) -> None:
+    a, b = pool.submit(DIGITS, "alice"), pool.submit(CANCER, "bob")
+    sa, sb = pool.wait(a, "alice", timeout=180), pool.wait(b, "bob", timeout=180)
+    assert sa.status == sb.status == jobs.DONE, (sa.error, sb.error)
+    ja, jb = pool._jobs[a], pool._jobs[b]
+    assert {ja.slot, jb.slot} == {0, 1}  # each on its own process …
+    assert sa.started < sb.finished and sb.started < sa.finished  # … at the same time
+    one = jobs.JobManager(root=tmp_path, workers=1, journal=False)
+    try:
+        for spec, two in ((DIGITS, sa), (CANCER, sb)):
+            s = one.wait(one.submit(spec, "carol"), "carol", timeout=180)
+            assert s.status == jobs.DONE, s.error
+            assert s.result["auroc"] == two.result["auroc"]
+            np.testing.assert_array_equal(_scores(one, s), _scores(pool, two))
+    finally:
+        one.shutdown()
+
+
+def test_a_killed_worker_is_replaced_and_its_job_fails_with_a_message(pool) -> None:
+    victim = pool.submit(LONG, "dan")
+    t_end = time.time() + 90
+    while pool.snapshot(victim, "dan").step < 2 and time.time() < t_end:
+        time.sleep(0.05)
+    slot = pool._jobs[victim].slot
+    assert slot is not None and pool.snapshot(victim, "dan").status == jobs.RUNNING
+    other = pool.submit(CANCER, "erin")  # the other worker goes on meanwhile
+    dead = pool._slots[slot]
+    dead.process.kill()
+    s = pool.wait(victim, "dan", timeout=60)
+    assert s.status == jobs.FAILED and not s.saved
+    assert "stopped unexpectedly" in s.error and "killed" in s.error
+    assert "submit the job again" in s.error
+    fresh = pool._slots[slot]
+    assert fresh is not dead and fresh.alive and fresh.process.pid != dead.process.pid
+    assert pool.wait(other, "erin", timeout=120).status == jobs.DONE
+    again = [pool.submit(CANCER, o) for o in ("f1", "f2")]  # both slots serve again
+    assert [pool.wait(j, o, timeout=120).status for j, o in zip(again, ("f1", "f2"))] == \
+        [jobs.DONE, jobs.DONE]
+
+
+def test_the_wait_estimate_counts_the_workers(tmp_path, monkeypatch) -> None:
+    """Two workers busy for 10 s more, two 10-s jobs ahead: the third waits 20 s, not 40."""
+    release = threading.Event()
+
+    def held(spec, monitor, *, root=None, run_id=None):
+        monitor.on_start(1)
+        release.wait(10)
+        return ExperimentResult(None, {"auroc": 0.5, "cancelled": False}, None, None, None)
+
+    monkeypatch.setattr(jobs, "run_experiment", held)
+    m = jobs.JobManager(root=tmp_path, process=False, workers=2, journal=False)
+    m._durations[jobs.duration_key(CANCER)] = [10.0]
+    ids = [m.submit(CANCER, f"o{i}") for i in range(5)]
+    t_end = time.time() + 5
+    while sum(m.snapshot(j, f"o{i}").status == jobs.RUNNING for i, j in enumerate(ids)) < 2:
+        assert time.time() < t_end
+        time.sleep(0.01)
+    waits = [m.queue_info(j).wait_s for j in ids[2:]]
+    assert waits == pytest.approx([10.0, 10.0, 20.0], abs=0.5)
+    release.set()
+    for i, j in enumerate(ids):
+        assert m.wait(j, f"o{i}", timeout=10).status == jobs.DONE
