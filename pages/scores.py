@@ -12,15 +12,13 @@ import streamlit as st
 
 from ad_core import page_data
 from ad_core.viz import scores as V
-from ad_core.viz.images import image_grid
 from ui.common import require_run, user_errors
 from ui.views import (
-    clickable_gallery,
     is_image,
     open_sample,
     page_header,
     show_figure,
-    test_labels,
+    test_image_gallery,
 )
 
 run = require_run("the Scores view")
@@ -111,9 +109,8 @@ with user_errors():
                 st.dataframe(pd.DataFrame({"test row": rows, "kind": kind[rows],
                                            "score": s[rows]}), hide_index=True)
             elif is_image(run):
-                clickable_gallery(image_grid(x[rows], test_labels(run, rows, with_row=False),
-                                             ncols=8, title=f"{g.capitalize()} (kind · score)"),
-                                  rows, run, f"gallery-{g}", hover=test_labels(run, rows))
+                test_image_gallery(run, rows, f"{g.capitalize()} (kind · score)",
+                                   f"gallery-{g}")
             else:
                 cols = feature_names or [f"f{i}" for i in range(x.shape[1])]
                 df = pd.DataFrame(x[rows], columns=cols)

@@ -69,8 +69,9 @@ def require_run(what: str = "this view") -> Run:
 RESULTS_PAGE = "pages/scores.py"
 #: Seconds between two looks at an awaited job. Every waiting session's poll is a script run
 #: in the one server process: ten sessions polling every 0.5 s with a loss curve each slowed
-#: the shared training they waited for (20.8 s against 13–15 s alone).
-AWAIT_POLL_S = 1.0
+#: the shared training they waited for (20.8 s against 13–15 s alone); at 1 s, ten polls a
+#: second still cost the server about a quarter of a core beside the training.
+AWAIT_POLL_S = 2.0
 
 
 def open_job(job_id: str, page: str | None = RESULTS_PAGE) -> None:
