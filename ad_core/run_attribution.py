@@ -155,17 +155,21 @@ def sample_maps(r: Run, det: Detector, x1: np.ndarray) -> list[SampleMap]:
     return out
 
 
-def flagged_drivers(r: Run, det: Detector, limit: int = 40) -> dict[str, np.ndarray] | None:
+def flagged_drivers(r: Run, det: Detector | None = None, limit: int = 40
+                    ) -> dict[str, np.ndarray] | None:
     """For a table run: which features drive the samples its threshold flags — the mean
     |calibrated attribution| per feature over up to ``limit`` flagged test samples (the highest
     scored first), with the mean of the normal samples' maps beside it. None for image runs or
-    when nothing is flagged. Cached in ``cache/attribution_flagged.npz``."""
-    if len(det.input_shape_) != 1:
+    when nothing is flagged. Cached in ``cache/attribution_flagged_<limit>.npz``; ``det`` (the
+    run's detector) is loaded only when the cache is missing."""
+    x = r.test_x()
+    if x.ndim != 2:
         return None
     path = r.path / "cache" / f"attribution_flagged_{limit}.npz"
     if path.exists():
         return load_npz(path)
-    x, sc = r.test_x(), r.scores
+    det = det if det is not None else r.detector()
+    sc = r.scores
     if not len(x) or "test" not in sc:
         raise BadDataError(f"Run {r.run_id} stored no test inputs or scores.")
     s = np.asarray(sc["test"], dtype=float)[:len(x)]

@@ -15,11 +15,12 @@ import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from ad_core import sample_input, sample_report
+from ad_core import run_attribution, sample_input, sample_report
 from ad_core.errors import UserError
 from ad_core.runs import load_run
 from ad_core.viz import contrib as C
 from ad_core.viz import recon as R
+from ad_core.viz.attribution import attribution_maps, feature_attribution_bars
 from ad_core.viz.sample import recon_strip, tile_grid, verdict_bars
 from ui.common import current_run, require_run, user_errors
 from ui.views import show_figure
@@ -101,6 +102,32 @@ def show_explanation(v, key: str, feature_names: list[str] | None) -> None:
                    "or score terms to show. Its nearest training normals are below.")
 
 
+def map_title(m) -> str:
+    """A map's short name: the model-agnostic one, or what the method's own map is."""
+    if m.method != "native":
+        return {"occlusion": "occlusion", "ablation": "feature ablation"}[m.method]
+    return "native: error map" if "error" in m.label else "native: gradient × input"
+
+
+def show_maps(v, key: str, feature_names: list[str] | None) -> None:
+    """Why this run scores the sample as it does: its attribution maps, calibrated on the run."""
+    if not v.maps:
+        if v.maps_note:
+            st.caption(v.maps_note)
+        return
+    if v.input.ndim == 3:
+        show_figure(attribution_maps(v.input, [(map_title(m), m.calibrated) for m in v.maps],
+                                     title="Why this score: attribution maps"), f"{key}-maps")
+    else:
+        ref = run_attribution.run_reference(load_run(v.run_id))
+        for m in v.maps:
+            show_figure(feature_attribution_bars(m.calibrated, v.input, ref["lo"], ref["hi"],
+                                                 feature_names,
+                                                 title=f"Why this score: {map_title(m)}"),
+                        f"{key}-maps-{m.method}")
+    st.caption(" · ".join(f"**{map_title(m)}**: {m.label}" for m in v.maps))
+
+
 def show_neighbours(v, key: str, feature_names: list[str] | None) -> None:
     if v.neighbours is None:
         if v.neighbours_note:
@@ -141,6 +168,7 @@ def show_verdict(v, truth: int | None, key: str, feature_names: list[str] | None
                    "another seed), so a low score here says little.")
     if v.score_note:
         st.caption(v.score_note)
+    show_maps(v, key, feature_names)
     show_explanation(v, key, feature_names)
     show_neighbours(v, key, feature_names)
 

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ad_core import page_data
+from ad_core import page_data, run_attribution
 from ad_core.viz import scores as V
+from ad_core.viz.attribution import feature_drivers
 from ui.common import require_run, user_errors
 from ui.views import (
     is_image,
@@ -122,6 +123,20 @@ with user_errors():
                 st.caption("Select a row to see that sample on the **Sample** page.")
                 if picked.selection.rows:
                     open_sample(run.run_id, int(rows[picked.selection.rows[0]]))
+
+    if len(x) == len(s) and not is_image(run) and not run.detector_problem():
+        st.subheader("Which features drive the flagged samples")
+        with st.spinner("Attributing the flagged samples' scores to their features…"):
+            drivers = run_attribution.flagged_drivers(run)
+        if drivers is None:
+            st.caption("The run's threshold flags no test sample.")
+        else:
+            show_figure(feature_drivers(drivers["flagged"], drivers["normal"], feature_names,
+                                        n_flagged=int(drivers["n_flagged"])), "drivers", run)
+            st.caption("Each feature of a flagged sample is replaced by its normal value (the "
+                       "mean training normal) and the drop of the score is measured; bars are "
+                       "the mean over the highest-scored flagged samples, in units of the "
+                       "strongest effects on the run's normal samples, normal samples beside.")
 
     st.subheader("AUROC per anomaly kind")
     per_kind = met["per_kind_auroc"]

@@ -104,3 +104,22 @@ def test_no_run_at_all(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("ANOMALY_LAB_RUNS", str(tmp_path / "runs"))
     at = render(None)
     assert any("No finished run yet" in i.value for i in at.info)
+
+
+def test_every_run_shows_its_attribution_map_on_images_and_tables(ids) -> None:
+    """Issue 20: each run's column draws its calibrated attribution map (an image run: occlusion
+    and, where the method has one, its native map; a table row: its top features)."""
+    ref = load_run(ids["toll"])
+    row = int(np.flatnonzero(ref.scores["test_y"] == 1)[0])
+    at = render(ids["toll"], row)
+    keys = [c.key for c in at.get("plotly_chart")]
+    assert sum(k.endswith("-maps") for k in keys) == 3, keys
+    caps = "\n".join(c.value for c in at.caption)
+    assert "**occlusion**" in caps and "**native: error map**" in caps
+    assert "**native: gradient × input**" in caps  # NeuTraL AD
+    tab = load_run(ids["tabular"])
+    at = render(ids["tabular"], 0)
+    keys = [c.key for c in at.get("plotly_chart")]
+    assert any(k.endswith("-maps-ablation") for k in keys), keys
+    assert "**feature ablation**" in "\n".join(c.value for c in at.caption)
+    assert len(tab.test_x()) > 0

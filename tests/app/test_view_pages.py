@@ -147,6 +147,19 @@ def test_scores_page_shows_extras_and_table_galleries(runs) -> None:
     assert len(at.dataframe) >= 2  # the open gallery as rows + per-kind table
 
 
+def test_scores_page_shows_which_features_drive_a_table_runs_flagged_samples(runs) -> None:
+    """Issue 20: a real table run's Scores page ranks the features by their mean |attribution|
+    over the flagged samples."""
+    from ad_core.experiment import ExperimentSpec, run_experiment
+
+    res = run_experiment(ExperimentSpec("breast_cancer", ["benign"], "iforest", explain_n=10,
+                                        embed_n=0), root=runs)
+    at = render("scores", res.run_id)
+    assert "Which features drive the flagged samples" in [h.value for h in at.subheader]
+    assert any(c.key.endswith("drivers") for c in at.get("plotly_chart"))
+    assert (runs / res.run_id / "cache" / "attribution_flagged_40.npz").exists()
+
+
 @pytest.mark.parametrize("detector", ["ae", "toll", "lisae"])
 def test_reconstructions_page(runs, detector) -> None:
     at = render("reconstructions", fake_run(runs, detector))
