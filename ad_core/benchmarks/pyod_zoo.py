@@ -102,7 +102,7 @@ def _cell_child(cell: dict[str, Any], fit_cpu: int, score_cpu: int, conn: Any) -
                             "n_train": len(task.train_x), "n_test": len(task.test_x),
                             "per_row": bool(getattr(det, "per_row_", False))}))
     except Exception as e:  # a failing detector is a row with its reason
-        conn.send(("error", f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"))
+        conn.send(("error", (f"{type(e).__name__}: {' '.join(str(e).split())[:300]}", _cpu())))
 
 
 def run_cell(ctx: Any, cell: dict[str, Any], fit_cpu: int, score_cpu: int) -> dict[str, Any]:
@@ -133,7 +133,8 @@ def run_cell(ctx: Any, cell: dict[str, Any], fit_cpu: int, score_cpu: int) -> di
     if "done" in kinds:
         return {**row, **kinds["done"], "status": "ok"}
     if "error" in kinds:
-        return {**row, "status": "error", "error": kinds["error"]}
+        return {**row, "status": "error", "error": kinds["error"][0],
+                "cpu_seconds": kinds["error"][1]}
     killed = p.exitcode in (-signal.SIGXCPU, -signal.SIGKILL)
     if "fit" in kinds:
         return {**row, "status": "over-score" if killed else "error", "fit_seconds":
@@ -187,8 +188,9 @@ def run(classes: list[str], seeds: int, fit_cpu: int, score_cpu: int, ours_cpu: 
             row = {**cell, "status": "not run", "error": f"over the study's {budget} CPU-s budget"}
         else:
             row = run_cell(ctx, cell, limit, score_cpu if limit == fit_cpu else limit)
-            spent[0] += row.get("fit_cpu_seconds", limit) + row.get("score_cpu_seconds", (
-                0 if row["status"] in ("ok", "error") else limit))
+            spent[0] += (row["cpu_seconds"] if "cpu_seconds" in row else
+                         row.get("fit_cpu_seconds", limit) + row.get("score_cpu_seconds", (
+                             0 if row["status"] == "ok" else limit)))
         rows.append(row)
         auroc = f"{row['auroc']:.3f}" if "auroc" in row else row.get("error", "")
         print(f"[{time.time() - t0:6.0f}s {spent[0]:5.0f} CPU-s] {cell['part']:<6} "

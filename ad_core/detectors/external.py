@@ -185,20 +185,50 @@ class ExternalDetector(Detector):
             out = est.fit(feats)
         self.estimator_ = out if out is not None and hasattr(out, "fit") else est
         self.train_x_ = train_x
-        self.per_row_ = False
-        self.per_row_ = self._batch_dependent(feats)
+        self._probe(feats)
 
-    def _batch_dependent(self, feats: np.ndarray) -> bool:
-        """Whether the estimator scores a row differently alone than within a batch (PyOD's ECOD
-        and COPOD recompute their ECDFs on training data + the whole batch given to
-        ``decision_function``). Such an estimator is then asked one row at a time, so a score
-        never depends on which other inputs came with it (the threshold, the saved test scores
-        and the Sample page's one input stay comparable)."""
+    def _probe(self, feats: np.ndarray) -> None:
+        """How to ask the estimator for the score of an input on its own. Sets ``per_row_``:
+        True when it scores a row differently alone than within a batch (PyOD's ECOD and COPOD
+        recompute their ECDFs on training data + the whole batch given to ``decision_function``):
+        it is then asked one row at a time, so a score never depends on which other inputs came
+        with it (the threshold, the saved test scores and the Sample page's one input stay
+        comparable). Sets ``pad_``: a training row appended when fewer than two rows are scored,
+        for an estimator that fails on a single row but scores a batch consistently (PyOD's
+        AE1SVM). An estimator that can do neither (PyOD's COF scores a batch among itself, not
+        against the training normals) is refused with :class:`ExternalDetectorError`."""
+        self.per_row_, self.pad_ = False, None
         probe = feats[: min(64, len(feats))]
         k = min(4, len(probe))
         batch = self._raw(probe)[:k]
-        alone = np.concatenate([self._raw(probe[i:i + 1]) for i in range(k)])
-        return not np.allclose(batch, alone, rtol=1e-6, atol=1e-9 * (1.0 + np.abs(batch).max()))
+
+        def same(a: np.ndarray) -> bool:
+            return bool(np.allclose(a, batch, rtol=1e-6, atol=1e-9 * (1.0 + np.abs(batch).max())))
+
+        def alone() -> np.ndarray:
+            return np.concatenate([self._raw(probe[i:i + 1]) for i in range(k)])
+
+        refuse = (f"{self.name} cannot score an input on its own: its score of a row depends on "
+                  "the other rows scored with it ({}); Anomaly Lab scores every input against "
+                  "the training normals only")
+        try:
+            single = alone()
+        except ExternalDetectorError as e:
+            if len(feats) < 2:
+                raise
+            self.pad_ = feats[-1:]
+            try:
+                padded = alone()
+            except ExternalDetectorError:
+                padded = np.full(k, np.nan)
+            if not same(padded):
+                raise ExternalDetectorError(refuse.format(f"and one row alone fails: {e}")) from None
+            return
+        if same(single):
+            return
+        if np.ptp(single) == 0 and np.ptp(batch) > 0:
+            raise ExternalDetectorError(refuse.format("alone, every input gets the same score"))
+        self.per_row_ = True
 
     def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
         monitor.on_start(1)
@@ -212,10 +242,16 @@ class ExternalDetector(Detector):
         """The estimator's own scores of features ``f`` (one call per row when
         ``per_row_``), checked: one finite number per row."""
         method = type(self).score_rule.lstrip("-")
-        fn = getattr(self.estimator_, method)
+        score = getattr(self.estimator_, method)
+        pad = getattr(self, "pad_", None)
+
+        def fn(rows: np.ndarray) -> np.ndarray:
+            if pad is not None and len(rows) < 2:
+                return np.asarray(score(np.concatenate([rows, pad])), np.float64).reshape(-1)[:1]
+            return np.asarray(score(rows), np.float64).reshape(-1)
+
         with self._seeded(), self._guard(f"scoring ({method})"):
-            raw = (np.concatenate([np.asarray(fn(f[i:i + 1]), dtype=np.float64).reshape(-1)
-                                   for i in range(len(f))])
+            raw = (np.concatenate([fn(f[i:i + 1]) for i in range(len(f))])
                    if getattr(self, "per_row_", False) else fn(f))
         s = np.asarray(raw, dtype=np.float64).reshape(-1)
         if s.shape != (len(f),):
@@ -251,6 +287,7 @@ class ExternalDetector(Detector):
         return {"estimator": f"{est.__module__}:{est.__qualname__}", "source": type(self).source,
                 "identity": type(self).identity, "score_rule": type(self).score_rule,
                 "takes_images": type(self).takes_images, "per_row": bool(self.per_row_),
+                "pad": self.pad_ is not None,
                 "restore": "refit"}
 
     def _restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:

@@ -90,6 +90,22 @@ class Transductive(Anomaly):
         return np.abs(X - both.mean(0)).sum(1) / both.std(0).mean()
 
 
+class BatchOnly(Anomaly):
+    """Like PyOD's COF/LOCI: scores a batch among itself, ignoring the training normals."""
+
+    def decision_function(self, X):
+        return np.abs(X - X.mean(0)).sum(1)
+
+
+class NeedsTwo(Anomaly):
+    """Like PyOD's AE1SVM: fails on a single row, otherwise batch-independent."""
+
+    def decision_function(self, X):
+        if len(X) < 2:
+            raise ValueError("needs two rows")
+        return super().decision_function(X)
+
+
 class Random(Anomaly):
     """Scores drawn from an unseeded generator: cannot be rebuilt."""
 
@@ -325,3 +341,14 @@ def test_the_zoo_runs_a_cell_under_a_cpu_limit():
                    {**over, "label": "slow", "dataset": "mnist5k", "normal": "0"}],
                   {"classes": ["0"], "seeds": [0], "fit_cpu": 1, "score_cpu": 30})
     assert "sklearn:IsolationForest" in text and "Screened out" in text and "- slow: over-fit" in text
+
+
+def test_a_batch_only_estimator_is_refused_and_a_one_row_failure_is_padded(fake, digits_task):
+    with pytest.raises(ExternalDetectorError, match="cannot score an input on its own"):
+        fit_task(make_detector(f"{fake}:BatchOnly"), digits_task)
+    det = fit_task(make_detector(f"{fake}:NeedsTwo"), digits_task)
+    ref = fit_task(make_detector(f"{fake}:Anomaly"), digits_task)
+    assert det.pad_ is not None and not det.per_row_
+    x = digits_task.test_x
+    np.testing.assert_allclose(det.decision_function(x[:1]), ref.decision_function(x[:1]))
+    np.testing.assert_allclose(det.decision_function(x), ref.decision_function(x))
