@@ -48,6 +48,32 @@ def ray_available() -> bool:
 _lock = threading.Lock()
 
 
+def _init_in_a_thread_that_stays(ray: Any, **kw: Any) -> None:
+    """``ray.init(**kw)`` from a thread that never ends. Ray starts its GCS and raylet with
+    ``PR_SET_PDEATHSIG``, which the kernel fires when the *thread* that started them exits: a Ray
+    started from the job manager's short-lived start-up thread was killed ten seconds later,
+    and the server with it. The main thread lives as long as the process, so it calls directly."""
+    if threading.current_thread() is threading.main_thread():
+        ray.init(**kw)
+        return
+    done = threading.Event()
+    failure: list[BaseException] = []
+
+    def init_then_stay() -> None:
+        try:
+            ray.init(**kw)
+        except BaseException as e:  # handed to the caller
+            failure.append(e)
+        done.set()
+        if not failure:
+            threading.Event().wait()  # the processes Ray started live as long as this thread
+
+    threading.Thread(target=init_then_stay, name="ray-started-here", daemon=True).start()
+    done.wait()
+    if failure:
+        raise failure[0]
+
+
 def connect(address: str | None = None, num_cpus: int | None = None) -> tuple[Any, bool]:
     """``(ray, started)``: Ray connected in this process — started here with ``num_cpus`` CPUs
     (``None`` = all), or joined at ``address`` — and whether this call did it (``False`` when Ray
@@ -66,10 +92,11 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> tuple[An
             if address:
                 import ad_core
 
-                ray.init(address=address, runtime_env={
+                _init_in_a_thread_that_stays(ray, address=address, runtime_env={
                     "py_modules": [str(Path(ad_core.__file__).parent)], "env_vars": env}, **kw)
             else:
-                ray.init(num_cpus=num_cpus, runtime_env={"env_vars": env}, **kw)
+                _init_in_a_thread_that_stays(ray, num_cpus=num_cpus,
+                                             runtime_env={"env_vars": env}, **kw)
         except (ConnectionError, RuntimeError, ValueError) as e:
             where = f"a Ray cluster at {address}" if address else "a local Ray"
             raise EngineUnavailableError(f"Could not start or reach {where}: "

@@ -14,6 +14,7 @@ from ad_core import jobs
 from ad_core.device import set_threads
 from ad_core.experiment import ExperimentSpec, run_experiment
 from ad_core.runs import load_run
+from ad_core.worker import training_threads
 
 ray = pytest.importorskip("ray")
 
@@ -24,16 +25,22 @@ LONG = ExperimentSpec("digits", ["0"], "ae", params={"epochs": 500}, explain_n=1
 
 @pytest.fixture(scope="module")
 def on_ray(tmp_path_factory):
-    """A job manager whose jobs are Ray tasks on a local Ray of 2 CPUs."""
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    """A job manager whose jobs are Ray tasks on a local Ray of 2 CPUs that the manager starts
+    itself, as in the app: from its start-up thread, which ends (Ray's processes must outlive
+    it)."""
+    if ray.is_initialized():
+        ray.shutdown()
     m = jobs.JobManager(root=tmp_path_factory.mktemp("ray-runs"), engine="ray", workers=2,
                         journal=False)
+    m.prestart()
+    t_end = time.time() + 120
+    while not m.trainer_ready() and time.time() < t_end:
+        time.sleep(0.1)
+    assert m.trainer_ready() and ray.is_initialized()
+    assert ray.cluster_resources()["CPU"] == 2 * training_threads()  # workers × threads
     yield m
     m.shutdown()
-    if started:
-        ray.shutdown()
+    ray.shutdown()
 
 
 def test_a_job_runs_as_a_ray_task_into_the_run_store(on_ray, tmp_path) -> None:
@@ -42,12 +49,12 @@ def test_a_job_runs_as_a_ray_task_into_the_run_store(on_ray, tmp_path) -> None:
     assert s.status == jobs.DONE and s.saved and not s.reused, s.error
     assert len(s.losses) == 1 and s.fraction == 1.0  # its progress came back through the channel
     run = load_run(s.run_id, root=on_ray.root)
-    assert run.config["status"] == "done" and run.config["machine"]["torch_threads"] == 1
+    assert run.config["status"] == "done" and run.config["machine"]["torch_threads"] == training_threads()
     # the same experiment again: found in the store by its content key, not trained again
     again = on_ray.wait(on_ray.submit(SPEC, "bob", reuse=True), "bob", timeout=60)
     assert again.status == jobs.DONE and again.reused and again.run_id == s.run_id
-    # the same experiment trained here, on the same one thread, gives the same scores
-    before = set_threads(1)
+    # the same experiment trained here, on the same threads, gives the same scores
+    before = set_threads(training_threads())
     try:
         here = run_experiment(SPEC, root=tmp_path)
     finally:
