@@ -824,15 +824,18 @@ class JobManager:
             else:
                 error = f"Training failed with an internal error ({msg[1]})."
         except (EOFError, OSError) as e:
-            code = getattr(getattr(trainer, "process", None), "exitcode", None)
+            proc = getattr(trainer, "process", None)
+            if proc is not None:
+                proc.join(2)  # reap it: its exit code says how it ended
+            code = getattr(proc, "exitcode", None)
             how = (f"exit code {code}{' (killed)' if code == -9 else ''}"
                    if code is not None else f"{type(e).__name__}: {e}")
             error = ("The training worker running this job stopped unexpectedly (killed, or out "
                      f"of memory?) — {how}. Nothing was saved; a fresh worker has taken its "
                      "place: submit the job again.")
             _log.warning("training slot %d lost job %s: %s", slot, job.job_id[:8], how)
+            self._replace(slot)  # before the job ends: whoever sees it failed finds the new one
             self._finish(job, status, error, result, saved)
-            self._replace(slot)
             return
         except UserError as e:  # the engine cannot run here (Ray missing or unreachable)
             error = str(e)

@@ -19,9 +19,9 @@ Cancel is a shared :class:`multiprocessing.Event` that the training loop polls t
 
 Several processes serve the job manager's pool on a bigger machine (:func:`training_workers`,
 ``ANOMALY_LAB_TRAINING_WORKERS``), each a :class:`TrainingProcess` running one job at a time with
-:func:`training_threads` torch threads (``ANOMALY_LAB_TRAINING_THREADS``); by default the spare
-cores (all but one) are shared out as jobs of two threads — on 2 cores that is one process of one
-thread, as before the pool. On 2 cores, measured: standalone, the quick-start Toll fit takes
+:func:`training_threads` torch threads (``ANOMALY_LAB_TRAINING_THREADS``); by default every spare
+core (all but one, left to the server) runs a job of one thread — on 2 cores that is one process
+of one thread, as before the pool. On 2 cores, measured: standalone, the quick-start Toll fit takes
 5.2–5.8 s on 2 threads and 7.7–8.1 s on 1, but inside the app (server, browser and projection
 worker on the same cores) 2 threads took 14.0–14.7 s against 9.4–9.9 s on 1: a preempted OpenMP
 thread stalls every barrier.
@@ -76,9 +76,12 @@ def _env_int(*names: str) -> int | None:
     return None
 
 
-#: Threads of one job when neither environment variable says: the quick start's fits gain little
-#: beyond two threads, so a big machine runs more jobs side by side rather than wider ones.
-DEFAULT_JOB_THREADS = 2
+#: Threads of one job when neither environment variable says. One: a class's jobs are many and
+#: independent, and a second thread buys little (the quick-start Toll fit: 7.7–8.1 s on 1 thread,
+#: 5.2–5.8 s on 2, standalone on this machine), so k one-thread jobs side by side finish a queue
+#: about 1.4× sooner than k/2 two-thread ones. A single long job is faster wider: set
+#: ``ANOMALY_LAB_TRAINING_THREADS``.
+DEFAULT_JOB_THREADS = 1
 
 
 def training_threads() -> int:

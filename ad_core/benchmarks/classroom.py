@@ -14,6 +14,14 @@ Two scenes, each on a fresh server with an empty run store:
   another fresh server, measured just before scene (b). The server log tells how many jobs
   had to wait (each of those sessions must have shown its place in the queue).
 
+Scene (b) can run on a bigger training pool: ``--workers K`` (``ANOMALY_LAB_TRAINING_WORKERS`` of
+the server: K training processes) and ``--engine ray`` (``ANOMALY_LAB_ENGINE=ray``: each job a
+Ray task on a local Ray of K × threads CPUs, or ``--ray-address``). Such a run is one more row of
+scene (b), kept beside the others in the same files (the default run's rows stay as they were);
+it records the scene's wall time (first click → last session's charts), each job's wait in the
+queue and its training time (from the server log), and whether each class's AUROC equals the
+one-worker run's.
+
 Both scenes record: click → charts (min / median / p95 / max), *blank pages* (a session whose
 job finished but whose page shows neither charts nor progress: must be 0), trainings actually
 run (run folders written), peak RSS of the server's process tree (sampled every 0.25 s from
@@ -22,6 +30,8 @@ is visited once in every session and the tree's RSS is read again (what N sessio
 finished runs cost). Run::
 
     python -m ad_core.benchmarks.classroom --sessions 10
+    python -m ad_core.benchmarks.classroom --sessions 4 --scenes b --workers 2
+    python -m ad_core.benchmarks.classroom --sessions 4 --scenes b --workers 2 --engine ray
 
 Writes ``docs/results/classroom.{json,md}``. Needs ``/usr/bin/chromium`` and playwright.
 """
@@ -269,10 +279,11 @@ def choose_class(page: Any, digit: str) -> None:
     B.settle(page)
 
 
-def scene_different(browser: Any, n: int, log_dir: Path, timeout_s: float) -> dict[str, Any]:
+def scene_different(browser: Any, n: int, log_dir: Path, timeout_s: float,
+                    tag: str = "b") -> dict[str, Any]:
     """(b) N sessions each train a different mnist5k class (quick preset) on Train."""
-    with tempfile.TemporaryDirectory(prefix="classroom-b-") as runs:
-        server = B.Server(Path(runs), log_dir / "server-b.log")
+    with tempfile.TemporaryDirectory(prefix=f"classroom-{tag}-") as runs:
+        server = B.Server(Path(runs), log_dir / f"server-{tag}.log")
         sampler = RssSampler(server.proc.pid)
         try:
             pages = [_new_page(browser) for _ in range(n)]
@@ -309,11 +320,14 @@ def scene_different(browser: Any, n: int, log_dir: Path, timeout_s: float) -> di
         finally:
             peak = sampler.stop()
             server.stop()
-    started = [float(x) for x in re.findall(
-        r"started ([\d.]+) s after it was submitted", (log_dir / "server-b.log").read_text())]
+    log = (log_dir / f"server-{tag}.log").read_text()
+    started = [float(x) for x in re.findall(r"started ([\d.]+) s after it was submitted", log)]
+    trained = [float(x) for x in re.findall(r"job \w+ done after ([\d.]+) s", log)]
     waited = sum(x > 1.0 for x in started)  # jobs that had to wait for another's training
+    ends = [t + g for t, g in zip(t_clicks, got) if g is not None]
     return {**_outcome(n, got, verdict, written, tb), "saw_position": saw_position,
-            "waited": waited,
+            "waited": waited, "job_waits_s": started, "job_train_s": trained,
+            "scene_wall_s": (max(ends) - t_clicks[0]) if len(ends) == n else None,
             "peak_rss_gib": peak / 2**30}
 
 
@@ -385,6 +399,11 @@ def render(res: dict[str, Any]) -> str:
         if r:
             lines.append(f"- Blank pages in ({name}): **{r['blank_pages']}**; tracebacks in the "
                          f"server log: **{'yes' if r['traceback'] else 0}**.")
+    variants = res.get("b_variants") or {}
+    if variants:
+        from ad_core.benchmarks.classroom_pool import render_variants
+
+        lines += render_variants(res, variants)
     if b:
         lines += ["", "Scene (b)'s runs (one per class):", "",
                   "| run | normal | AUROC |", "|---|---|---|"]
@@ -403,7 +422,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-other-scenes", action="store_true",
                     help="keep the scenes not run now from the existing JSON (each keeps its "
                          "own date and command line)")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="scene (b) with this many training workers (the server's "
+                         "ANOMALY_LAB_TRAINING_WORKERS); saved as a row of its own")
+    ap.add_argument("--engine", choices=("local", "ray"), default="local",
+                    help="scene (b) with the app's jobs on Ray (ANOMALY_LAB_ENGINE=ray; a local "
+                         "Ray started by the server unless --ray-address); a row of its own")
+    ap.add_argument("--ray-address", default=None, help="with --engine ray: an existing cluster")
     args = ap.parse_args(argv)
+    if args.workers is not None or args.engine != "local":
+        from ad_core.benchmarks.classroom_pool import main_variant
+
+        return main_variant(args)
     log_dir = Path(tempfile.mkdtemp(prefix="classroom-logs-"))
     res: dict[str, Any] = {
         "command": "python -m ad_core.benchmarks.classroom --sessions "
@@ -430,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
             if scene not in res and scene in old:
                 res[scene] = {**old[scene], "from": f"{old['command']} on {old['when']}"}
                 res.setdefault("one_quick_start_s", old.get("one_quick_start_s"))
+    if old_path.exists():  # the rows of scene (b) on other pools are separate measurements
+        res.setdefault("b_variants", json.loads(old_path.read_text()).get("b_variants", {}))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(res, indent=1, default=str))
     args.out.with_suffix(".md").write_text(render(res))

@@ -179,3 +179,37 @@ def save_maps_png(path: str | Path, image: np.ndarray | None,
     out.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(out)
     return out
+
+
+def save_grid_png(path: str | Path, image: np.ndarray,
+                  rows: Sequence[tuple[str, Sequence[tuple[str, np.ndarray]]]], *,
+                  vmax: float = VMAX, zoom: int = 5, caption: str = "") -> Path:
+    """One image's calibrated maps by several runs, one row per run (``(name, [(map title,
+    [C, H, W])…])``): the input, then each map, as a PNG (the README's side-by-side picture)."""
+    from PIL import Image, ImageDraw
+
+    g = np.clip(np.asarray(image, dtype=np.float64).mean(0), 0, 1)
+    h, w = (s * zoom for s in g.shape)
+    n_cols = 1 + max((len(m) for _, m in rows), default=0)
+    label_w, pad = 110, 8
+    canvas = Image.new("RGB", (label_w + n_cols * (w + pad) + pad,
+                               30 + len(rows) * (h + 22) + 60), "white")
+    draw = ImageDraw.Draw(canvas)
+    grey = np.kron(np.repeat((g * 255).round().astype(np.uint8)[..., None], 3, -1),
+                   np.ones((zoom, zoom, 1), dtype=np.uint8))
+    for i, (name, maps) in enumerate(rows):
+        y = 30 + i * (h + 22)
+        draw.text((5, y + h // 2), name[:18], fill="black")
+        tiles = [("input", grey)] + [(t, np.kron(_rgb(_plane(m), vmax),
+                                                 np.ones((zoom, zoom, 1), dtype=np.uint8)))
+                                     for t, m in maps]
+        for j, (title, tile) in enumerate(tiles):
+            x = label_w + j * (w + pad)
+            canvas.paste(Image.fromarray(tile), (x, y + 12))
+            draw.text((x, y), title[:22], fill="black")
+    draw.text((5, canvas.size[1] - 50), _wrap(caption or COLOUR_NOTE, 100).replace("<br>", "\n"),
+              fill="black")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(out)
+    return out

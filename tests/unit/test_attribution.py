@@ -166,3 +166,27 @@ def test_geotrans_gradient_graph_is_its_score(digits_task) -> None:
     np.testing.assert_allclose(graph, det.decision_function(x), rtol=1e-4, atol=1e-4)
     g = det.attribute(x, method="native")
     assert g.shape == tuple(x.shape) and np.isfinite(g).all()
+
+
+def test_map_pictures_are_written_on_the_runs_scale(tmp_path) -> None:
+    from PIL import Image
+
+    from ad_core.viz.attribution import (
+        VMAX,
+        attribution_maps,
+        save_grid_png,
+        save_maps_png,
+    )
+
+    img = np.zeros((1, 8, 8), np.float32)
+    img[0, 2:6, 3:5] = 1.0
+    cal = np.zeros_like(img)
+    cal[0, 3, 3] = 10.0  # beyond the scale: clipped, never rescaled per image
+    fig = attribution_maps(img, [("occlusion", cal)])
+    heat = [t for t in fig.data if t.type == "heatmap"][1]
+    assert (heat.zmin, heat.zmax) == (-VMAX, VMAX) and float(np.max(heat.z)) == VMAX
+    assert "same scale on every sample" in fig.layout.annotations[-1].text.replace("<br>", " ")
+    a = save_maps_png(tmp_path / "one.png", img, [("occlusion", cal)])
+    b = save_grid_png(tmp_path / "grid.png", img, [("ae", [("occlusion", cal), ("native", cal)]),
+                                                   ("iforest", [("occlusion", -cal)])])
+    assert Image.open(a).size[0] > 16 and Image.open(b).size[1] > 2 * 40

@@ -65,7 +65,7 @@ def test_a_killed_worker_is_replaced_and_its_job_fails_with_a_message(pool) -> N
     dead.process.kill()
     s = pool.wait(victim, "dan", timeout=60)
     assert s.status == jobs.FAILED and not s.saved
-    assert "stopped unexpectedly" in s.error and "killed" in s.error
+    assert "stopped unexpectedly" in s.error and "exit code -9 (killed)" in s.error
     assert "submit the job again" in s.error
     fresh = pool._slots[slot]
     assert fresh is not dead and fresh.alive and fresh.process.pid != dead.process.pid
