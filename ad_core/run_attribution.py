@@ -188,3 +188,24 @@ def flagged_drivers(r: Run, det: Detector | None = None, limit: int = 40
         save_npz(tmp, out)
         os.replace(tmp, path)
     return out
+
+
+def gallery_maps(r: Run, rows: np.ndarray) -> np.ndarray:
+    """Calibrated model-agnostic maps of test rows ``rows`` of an image run, channels summed
+    (``[k, H, W]``), for the galleries' overlay; each row's map is cached in
+    ``cache/attribution_rows.npz`` so a gallery is attributed once."""
+    path = r.path / "cache" / "attribution_rows.npz"
+    cached = load_npz(path) if path.exists() else {}
+    todo = [int(i) for i in rows if f"r{int(i)}" not in cached]
+    if todo:
+        det = r.detector()
+        x = r.test_x()
+        ref = run_reference(r)["mean"]
+        scale = run_scales(r, det)[methods_of(det)[0]]
+        maps = det.attribute(x[todo], reference=ref) / scale
+        cached = {**cached, **{f"r{i}": m.sum(0).astype(np.float32) for i, m in zip(todo, maps)}}
+        with contextlib.suppress(OSError):
+            tmp = r.cache_path(f"attribution_rows.{os.getpid()}-{threading.get_ident()}.tmp.npz")
+            save_npz(tmp, cached)
+            os.replace(tmp, path)
+    return np.stack([cached[f"r{int(i)}"] for i in rows])

@@ -12,7 +12,7 @@ import streamlit as st
 
 from ad_core import page_data, run_attribution
 from ad_core.viz import scores as V
-from ad_core.viz.attribution import feature_drivers
+from ad_core.viz.attribution import feature_drivers, map_tiles
 from ui.common import require_run, user_errors
 from ui.views import (
     is_image,
@@ -112,6 +112,16 @@ with user_errors():
             elif is_image(run):
                 test_image_gallery(run, rows, f"{g.capitalize()} (kind · score)",
                                    f"gallery-{g}")
+                if not run.detector_problem() and st.toggle(
+                        "Overlay attribution maps", key=f"scores-overlay-{g}",
+                        help="Which parts of each image raise the score: the score drop when a "
+                             "patch is replaced by the mean training normal, on the run's "
+                             "calibrated scale."):
+                    with st.spinner("Attributing the gallery's scores (once per image)…"):
+                        maps = run_attribution.gallery_maps(run, rows)
+                    show_figure(map_tiles(x[rows], maps, [f"#{int(r)}" for r in rows],
+                                          title=f"{g.capitalize()}: attribution maps"),
+                                f"gallery-maps-{g}", run)
             else:
                 cols = feature_names or [f"f{i}" for i in range(x.shape[1])]
                 df = pd.DataFrame(x[rows], columns=cols)

@@ -213,3 +213,40 @@ def save_grid_png(path: str | Path, image: np.ndarray,
     out.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(out)
     return out
+
+
+def map_tiles(images: np.ndarray, maps: np.ndarray, titles: Sequence[str], *, ncols: int = 8,
+              vmax: float = VMAX, title: str = "Attribution maps") -> go.Figure:
+    """A gallery's calibrated maps (``[k, H, W]``) as tiles on the run's fixed colour scale, each
+    image's outline drawn over its map (one heatmap and one contour for the whole grid)."""
+    imgs = np.asarray(images, dtype=np.float64)
+    grey = imgs.mean(1) if imgs.ndim == 4 else imgs
+    k, h, w = grey.shape
+    rows = -(-k // ncols)
+    big_m = np.full((rows * (h + 1), ncols * (w + 1)), np.nan)
+    big_g = np.zeros_like(big_m)
+    for i in range(k):
+        r, c = divmod(i, ncols)
+        big_m[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = np.clip(maps[i], -vmax,
+                                                                                 vmax)
+        big_g[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = grey[i]
+    fig = go.Figure([
+        go.Heatmap(z=big_m[::-1], colorscale=SCALE, zmin=-vmax, zmax=vmax,
+                   colorbar={"title": {"text": "×normal", "side": "right"}, "thickness": 10},
+                   hoverinfo="skip"),
+        go.Contour(z=big_g[::-1], showscale=False, hoverinfo="skip", line={
+            "color": "rgba(0,0,0,0.45)", "width": 1}, contours={
+            "start": 0.5, "end": 0.5, "size": 1, "coloring": "none"})])
+    for i, t in enumerate(titles[:k]):
+        r, c = divmod(i, ncols)
+        fig.add_annotation(x=c * (w + 1) + (w - 1) / 2, y=rows * (h + 1) - r * (h + 1) - 0.5,
+                           text=str(t), showarrow=False, font={"size": 9}, yanchor="bottom")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    fig.update_layout(title={"text": title, "font": {"size": 13}},
+                      height=80 + rows * (h + 1) * 5 + 40, margin={"l": 5, "r": 5, "t": 45,
+                                                                   "b": 30})
+    fig.add_annotation(text=_wrap(COLOUR_NOTE, 120), xref="paper", yref="paper", x=0, y=0,
+                       yshift=-25, xanchor="left", yanchor="top", showarrow=False,
+                       font={"size": 9}, align="left")
+    return fig

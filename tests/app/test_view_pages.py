@@ -147,6 +147,22 @@ def test_scores_page_shows_extras_and_table_galleries(runs) -> None:
     assert len(at.dataframe) >= 2  # the open gallery as rows + per-kind table
 
 
+def test_scores_gallery_overlays_attribution_maps(runs) -> None:
+    """Issue 20: the overlay toggle under an image gallery draws its calibrated maps."""
+    from ad_core.experiment import ExperimentSpec, run_experiment
+
+    res = run_experiment(ExperimentSpec("digits", ["0"], "iforest", explain_n=10, embed_n=0),
+                         root=runs)
+    at = render("scores", res.run_id)
+    toggles = [t for t in at.toggle if t.key.startswith("scores-overlay-")]
+    assert toggles and not any(c.key.startswith("chart-gallery-maps") for c in
+                               at.get("plotly_chart"))
+    toggles[0].set_value(True).run()
+    assert not at.exception, at.exception
+    assert any(c.key.startswith("chart-gallery-maps") for c in at.get("plotly_chart"))
+    assert (runs / res.run_id / "cache" / "attribution_rows.npz").exists()
+
+
 def test_scores_page_shows_which_features_drive_a_table_runs_flagged_samples(runs) -> None:
     """Issue 20: a real table run's Scores page ranks the features by their mean |attribution|
     over the flagged samples."""
