@@ -153,6 +153,10 @@ def test_cli_explain_good_run_bad_run_bad_sample(capsys, tmp_path, runs_dir) -> 
     assert main(["explain", "--run", rid, "--sample", "100000"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "does not exist" in err[0]
+    (runs_dir / rid / "inputs.npz").unlink()  # a run that saved no inputs
+    assert main(["explain", "--run", rid, "--sample", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "stored no test inputs" in err[0]
 
 
 def test_geotrans_gradient_graph_is_its_score(digits_task) -> None:
@@ -190,3 +194,20 @@ def test_map_pictures_are_written_on_the_runs_scale(tmp_path) -> None:
     b = save_grid_png(tmp_path / "grid.png", img, [("ae", [("occlusion", cal), ("native", cal)]),
                                                    ("iforest", [("occlusion", -cal)])])
     assert Image.open(a).size[0] > 16 and Image.open(b).size[1] > 2 * 40
+
+
+def test_a_runs_calibrated_maps_are_quiet_on_a_normal_sample_and_loud_on_an_anomaly() -> None:
+    from ad_core.experiment import ExperimentSpec, run_experiment
+    from ad_core.run_attribution import run_scales, sample_maps
+    from ad_core.runs import load_run
+
+    r = load_run(run_experiment(ExperimentSpec("breast_cancer", ["benign"], "iforest",
+                                               explain_n=10, embed_n=50)).run_id)
+    det = r.detector()
+    s, y, x = r.scores["test"], r.scores["test_y"], r.test_x()
+    normal = int(np.flatnonzero(y == 0)[np.argsort(s[y == 0])[len(s[y == 0]) // 2]])
+    anomaly = int(np.flatnonzero(y == 1)[np.argmax(s[y == 1])])
+    quiet = np.abs(sample_maps(r, det, x[normal])[0].calibrated).max()
+    loud = np.abs(sample_maps(r, det, x[anomaly])[0].calibrated).max()
+    assert quiet < 1.0 < loud  # 1 = the strongest effects on the run's normal samples
+    assert set(run_scales(r, det)) == {"ablation"}
