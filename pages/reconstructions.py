@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from ad_core import run_attribution
 from ad_core.viz import recon as R
+from ad_core.viz.attribution import map_tiles
 from ad_core.viz.scores import groups_by_kind, groups_by_label
 from ui.common import require_run, user_errors
 from ui.views import (
@@ -52,6 +54,14 @@ with user_errors():
                                         ex["error_map"][pos], test_labels(run, rows[pos]),
                                         per_image=per_image),
                           rows[pos], run, "recon-table", hover=test_labels(run, rows[pos]))
+        if len(x_all) and not run.detector_problem() and st.toggle(
+                "Overlay attribution maps", False, key="recon-overlay",
+                help="Beside the error map, the model-agnostic view: the score drop when a patch "
+                     "is replaced by the mean training normal, on the run's calibrated scale."):
+            with st.spinner("Attributing these samples' scores (once per image)…"):
+                maps = run_attribution.gallery_maps(run, rows[pos])
+            show_figure(map_tiles(inputs[pos], maps, [f"#{int(r)}" for r in rows[pos]],
+                                  title="Attribution maps (occlusion)"), "recon-maps", run)
     else:
         labels = test_labels(run, rows[pos])
         pick = st.selectbox("Sample", range(len(pos)), format_func=lambda i: labels[i],

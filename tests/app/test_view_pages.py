@@ -163,6 +163,17 @@ def test_scores_gallery_overlays_attribution_maps(runs) -> None:
     assert (runs / res.run_id / "cache" / "attribution_rows.npz").exists()
 
 
+def test_reconstructions_gallery_overlays_attribution_maps(runs) -> None:
+    from ad_core.experiment import ExperimentSpec, run_experiment
+
+    res = run_experiment(ExperimentSpec("digits", ["0"], "ae", params={"epochs": 1},
+                                        explain_n=10, embed_n=0), root=runs)
+    at = render("reconstructions", res.run_id)
+    at.toggle(key="recon-overlay").set_value(True).run()
+    assert not at.exception, at.exception
+    assert any(c.key == "chart-recon-maps" for c in at.get("plotly_chart"))
+
+
 def test_scores_page_shows_which_features_drive_a_table_runs_flagged_samples(runs) -> None:
     """Issue 20: a real table run's Scores page ranks the features by their mean |attribution|
     over the flagged samples."""
