@@ -31,16 +31,12 @@ whose score of a row depends on the other rows of the batch (PyOD's ECOD and COP
 ECDFs on training data + batch) is detected after ``fit`` and asked one row at a time
 (``per_row_``), so every score is the score of that input alone.
 
-Saving never pickles: the training inputs and scores go to safetensors, the configuration to JSON,
-and loading refits the estimator from them with the recorded seed, then checks that the refitted
-estimator reproduces the saved training scores. When it cannot (package or class missing, your
-class's source changed, the refit differs or fails) loading raises
-:class:`~ad_core.errors.DetectorUnavailableError`; the run's saved scores still open
-(:meth:`ad_core.runs.Run.detector_problem` says why before any refit is tried).
-
-Any exception raised by an external estimator becomes one
-:class:`~ad_core.errors.ExternalDetectorError` line naming the file and line that raised (your
-own file's line for your class), never a traceback.
+Saving never pickles: training inputs and scores go to safetensors, the configuration to JSON;
+loading refits with the recorded seed and checks the saved training scores are reproduced, else
+raises :class:`~ad_core.errors.DetectorUnavailableError` (the run's saved scores still open;
+:meth:`ad_core.runs.Run.detector_problem` says why before any refit). Anything an external
+estimator raises becomes one :class:`~ad_core.errors.ExternalDetectorError` line naming the file
+and line that raised (your own file's line for your class), never a traceback.
 """
 
 from __future__ import annotations
@@ -188,15 +184,12 @@ class ExternalDetector(Detector):
         self._probe(feats)
 
     def _probe(self, feats: np.ndarray) -> None:
-        """How to ask the estimator for the score of an input on its own. Sets ``per_row_``:
-        True when it scores a row differently alone than within a batch (PyOD's ECOD and COPOD
-        recompute their ECDFs on training data + the whole batch given to ``decision_function``):
-        it is then asked one row at a time, so a score never depends on which other inputs came
-        with it (the threshold, the saved test scores and the Sample page's one input stay
-        comparable). Sets ``pad_``: a training row appended when fewer than two rows are scored,
-        for an estimator that fails on a single row but scores a batch consistently (PyOD's
-        AE1SVM). An estimator that can do neither (PyOD's COF scores a batch among itself, not
-        against the training normals) is refused with :class:`ExternalDetectorError`."""
+        """How to score an input on its own. ``per_row_``: the estimator scores a row differently
+        alone than in a batch (PyOD's ECOD/COPOD recompute ECDFs on training data + batch), so it
+        is asked one row at a time and the threshold, saved test scores and the Sample page's one
+        input stay comparable. ``pad_``: a training row appended to a single row for one that
+        fails on a single row but scores batches consistently (PyOD's AE1SVM). One that can do
+        neither (PyOD's COF scores a batch among itself) is refused: ExternalDetectorError."""
         self.per_row_, self.pad_ = False, None
         probe = feats[: min(64, len(feats))]
         k = min(4, len(probe))
@@ -488,10 +481,9 @@ def _catalogue() -> ExternalCatalogue:
 
 
 def external_catalogue(refresh: bool = False) -> ExternalCatalogue:
-    """Every installed external detector — scikit-learn's outlier estimators, then PyOD's tabular
-    detectors when PyOD is installed — with its parameters read from the signature and defaults.
-    Imports each PyOD model module once (about 2 s), then cached per process (``refresh=True``
-    looks again). Your own classes are not listed: name them (``module.path:ClassName``)."""
+    """Every installed external detector (scikit-learn's outlier estimators, then PyOD's tabular
+    ones) with its parameters read from the signature and defaults. Imports each PyOD model once
+    (about 2 s), then cached per process (``refresh=True`` looks again). Not your own classes."""
     if refresh:
         _catalogue.cache_clear()
         pyod_index.cache_clear()
@@ -500,6 +492,6 @@ def external_catalogue(refresh: bool = False) -> ExternalCatalogue:
 
 __all__ = ["PARAM_TYPES", "PYOD_HINT", "SKLEARN_OUTLIERS", "ExternalCatalogue", "ExternalDetector",
            "ExternalInfo", "ExternalName", "ExternalParam", "code_identity", "describe_params",
-           "estimator_class", "external_catalogue", "external_class",
-           "is_external", "load_external", "parse_name", "pyod_index", "pyod_installed",
-           "restore_problem", "text_value"]
+           "estimator_class", "external_catalogue", "external_class", "is_external",
+           "load_external", "parse_name", "pyod_index", "pyod_installed", "restore_problem",
+           "text_value"]
