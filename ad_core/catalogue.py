@@ -231,6 +231,24 @@ def detector_catalogue(modality: str | None = None) -> dict[str, type[Detector]]
             if modality is None or modality in c.modalities}
 
 
+def detector_class(name: str) -> type[Detector]:
+    """The class of any detector name: a registered one, ``pyod:NAME``, ``sklearn:NAME`` or your
+    own ``module.path:ClassName`` (:mod:`ad_core.detectors.external`); a clear
+    :class:`~ad_core.errors.UserError` otherwise (the nearest name, or the line of your class
+    that failed to import)."""
+    return get_detector_class(name)
+
+
+def more_detectors() -> Any:
+    """The estimators from outside this project that are installed: PyOD's detectors and
+    scikit-learn's outlier estimators, each with its parameters read from its signature
+    (:func:`ad_core.detectors.external.external_catalogue`; the first call imports every PyOD
+    model, a few seconds, then it is cached)."""
+    from ad_core.detectors.external import external_catalogue
+
+    return external_catalogue()
+
+
 def preset_values(name: str, preset: str, dataset: str | None = None) -> dict[str, Any]:
     """The parameter values a preset resolves to (defaults overlaid with the preset)."""
     shape = None

@@ -244,9 +244,13 @@ def explain_sample(run_ids: list[str], x: Any, *, source: str = "auto", neighbou
             continue
         x1, notes = prep
         report.notes += [n for n in notes if n not in report.notes]
-        det = loaded_detector(r)
-        batch = x1[None]
-        score = float(det.decision_function(batch)[0])
+        try:  # an external estimator that cannot be restored here, or that raises on x
+            det = loaded_detector(r)
+            batch = x1[None]
+            score = float(det.decision_function(batch)[0])
+        except UserError as e:
+            report.skipped[rid] = str(e)
+            continue
         ex = det.explain(batch)
         sc = r.scores
         normal = (sc["test"][sc["test_y"] == 0].astype(float)

@@ -11,6 +11,7 @@ import streamlit as st
 
 from ad_core import catalogue, page_data, services
 from ad_core.contracts import ParamSpec
+from ad_core.errors import UserError
 from ad_core.runs import delete_run, list_runs, load_run
 from ad_core.viz.compare import runs_frame
 from ad_core.viz.training import loss_curve
@@ -50,6 +51,42 @@ chosen = st.multiselect("Detectors", list(dets), key="train_detectors",
                         format_func=lambda n: f"{dets[n].title or n} ({n})",
                         help=f"Detectors that work on {modality} data. Jobs wait in one queue "
                              "shared with every session of this server; sessions take turns.")
+
+with st.expander("More detectors: PyOD, scikit-learn, or your own class"):
+    st.caption("Any outlier estimator with `fit` and a score gets this app's views (scores, "
+               "thresholds, embeddings, the Sample page, attribution maps, Compare). Images are "
+               "flattened; the score is made higher = more anomalous; the threshold comes from "
+               "validation normals like every detector here.")
+    if st.toggle("List the installed estimators", key="train_more_list",
+                 help="Reads every installed PyOD model once per server (a few seconds)."):
+        with st.spinner("Reading the installed estimators…"), user_errors():
+            more = catalogue.more_detectors()
+            if not more.pyod_installed:
+                st.info(more.install_hint)
+            st.multiselect("Estimators", list(more.detectors), key="train_more",
+                           format_func=lambda n: f"{more.detectors[n].title} ({n})",
+                           help="Parameters are read from each estimator's signature and "
+                                "defaults; set them below under its settings.")
+            if more.unavailable:
+                st.caption(f"Not offered here ({len(more.unavailable)}): " + "; ".join(
+                    f"{n} — {why}" for n, why in sorted(more.unavailable.items())[:12]))
+    st.text_input("Your own class (module.path:ClassName)", key="train_own",
+                  placeholder="examples.my_detector:MyDetector",
+                  help="A class with fit(X) and decision_function(X) (parameters in __init__), "
+                       "importable from the folder the app was started in: "
+                       "docs/own_detector.md shows one in about 20 lines.")
+extra = list(st.session_state.get("train_more") or [])
+own = (st.session_state.get("train_own") or "").strip()
+if own:
+    extra.append(own)
+for name in extra:
+    if name in dets:
+        continue
+    try:
+        dets[name] = catalogue.detector_class(name)
+    except UserError as e:  # a bad name or a class that cannot be imported: one line
+        st.error(str(e), icon=":material/error:")
+chosen = list(dict.fromkeys([*chosen, *(n for n in extra if n in dets)]))
 
 
 def param_widget(det: str, preset: str, p: ParamSpec, value: Any) -> Any:
