@@ -141,22 +141,15 @@ def clickable_gallery(fig: go.Figure, rows: np.ndarray, run: Run, key: str,
         open_sample(run.run_id, row)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _test_image_grid(run_id: str, rows: tuple[int, ...], title: str) -> go.Figure:
-    """A run's test images ``rows`` as a labelled grid, built once per server for every session
-    that opens the same run (ten sessions opening one finished quick start each built it)."""
-    from ad_core.runs import load_run
+def test_image_gallery(run: Run, rows: np.ndarray, title: str, key: str) -> None:
+    """:func:`clickable_gallery` of a run's test images ``rows``, labelled by kind and score.
+
+    Not cached across sessions: a grid returned by ``st.cache_data`` drew, but its thumbnails no
+    longer opened the Sample page when clicked (tests/e2e/test_sample_browser.py)."""
     from ad_core.viz.images import image_grid
 
-    run = load_run(run_id)
-    idx = np.asarray(rows, dtype=int)
-    return image_grid(run.test_x()[idx], test_labels(run, idx, with_row=False), ncols=8,
-                      title=title)
-
-
-def test_image_gallery(run: Run, rows: np.ndarray, title: str, key: str) -> None:
-    """:func:`clickable_gallery` of a run's test images ``rows`` (the grid cached per server)."""
-    fig = _test_image_grid(run.run_id, tuple(int(r) for r in rows), title)
+    fig = image_grid(run.test_x()[rows], test_labels(run, rows, with_row=False), ncols=8,
+                     title=title)
     clickable_gallery(fig, rows, run, key, hover=test_labels(run, rows))
 
 

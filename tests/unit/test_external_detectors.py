@@ -332,8 +332,9 @@ def test_the_zoo_runs_a_cell_under_a_cpu_limit():
 
     ctx = mp.get_context("forkserver")
     ok = run_cell(ctx, _cell("digits", "1", "sklearn:IsolationForest", 0, "screen",
-                             params={"n_estimators": 20}), 30, 30)
-    assert ok["status"] == "ok" and ok["auroc"] > 0.5 and ok["fit_cpu_seconds"] > 0
+                             params={"n_estimators": 20}), 120, 120)  # generous: a busy CI
+    assert ok["status"] == "ok", ok.get("error")
+    assert ok["auroc"] > 0.5 and ok["fit_cpu_seconds"] > 0
     over = run_cell(ctx, _cell("digits", "1", "sklearn:IsolationForest", 0, "screen",
                                params={"n_estimators": 200000}), 1, 30)
     assert over["status"] == "over-fit" and "1 CPU-s" in over["error"]
