@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,13 @@ class ExperimentSpec:
     dataset_options: dict[str, Any] = field(default_factory=dict)
     explain_n: int = 160
     embed_n: int = 5000
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> ExperimentSpec:
+        """The spec stored in a run's ``config.json`` or a job's journal record (fields this
+        version does not know are ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in record.items() if k in names})
 
 
 @dataclass

@@ -67,7 +67,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -268,8 +268,7 @@ def duration_key(spec: ExperimentSpec) -> str:
 
 def spec_from_record(d: dict[str, Any]) -> ExperimentSpec:
     """An :class:`ExperimentSpec` from its journaled dict (unknown fields ignored)."""
-    names = {f.name for f in fields(ExperimentSpec)}
-    return ExperimentSpec(**{k: v for k, v in d.items() if k in names})
+    return ExperimentSpec.from_record(d)
 
 
 class JobManager:

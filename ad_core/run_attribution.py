@@ -19,14 +19,13 @@ import json
 import os
 import threading
 from dataclasses import dataclass
-from dataclasses import fields as dc_fields
 
 import numpy as np
 
 from ad_core.detectors.attribution import calibration_scale
 from ad_core.detectors.base import Detector
 from ad_core.errors import BadDataError
-from ad_core.runs import Run, load_npz, save_npz
+from ad_core.runs import Run, load_npz
 
 #: Normal test samples whose maps set a run's colour scale.
 CALIBRATION_N = 8
@@ -71,23 +70,16 @@ def run_reference(r: Run) -> dict[str, np.ndarray]:
     with _lock:
         if key in _memo:
             return _memo[key]  # type: ignore[return-value]
-    path = r.path / "cache" / "attribution_reference.npz"
-    if path.exists():
-        ref = load_npz(path)
-    else:
+
+    def compute() -> dict[str, np.ndarray]:
         from ad_core.experiment import ExperimentSpec, build_experiment_task
 
-        c = r.config
-        spec = ExperimentSpec(**{f.name: c[f.name] for f in dc_fields(ExperimentSpec)
-                                 if f.name in c})
-        x = build_experiment_task(spec).train_x.numpy().astype(np.float32)
-        ref = {"mean": x.mean(0), "lo": np.percentile(x, 5, axis=0).astype(np.float32),
-               "hi": np.percentile(x, 95, axis=0).astype(np.float32)}
-        with contextlib.suppress(OSError):
-            tmp = r.cache_path(f"attribution_reference.{os.getpid()}-{threading.get_ident()}"
-                               ".tmp.npz")
-            save_npz(tmp, ref)
-            os.replace(tmp, path)
+        x = build_experiment_task(ExperimentSpec.from_record(r.config)).train_x.numpy()
+        x = x.astype(np.float32)
+        return {"mean": x.mean(0), "lo": np.percentile(x, 5, axis=0).astype(np.float32),
+                "hi": np.percentile(x, 95, axis=0).astype(np.float32)}
+
+    ref = r.cached_arrays("attribution_reference", compute)
     with _lock:
         _memo[key] = ref
     return ref
@@ -183,10 +175,7 @@ def flagged_drivers(r: Run, det: Detector | None = None, limit: int = 40
     b = np.abs(det.attribute(normal_samples(r), method="ablation", reference=ref)) / scale
     out = {"flagged": a.mean(0).astype(np.float32), "normal": b.mean(0).astype(np.float32),
            "n_flagged": np.asarray(len(top)), "n_all_flagged": np.asarray(len(flagged))}
-    with contextlib.suppress(OSError):
-        tmp = r.cache_path(f"attribution_flagged.{os.getpid()}-{threading.get_ident()}.tmp.npz")
-        save_npz(tmp, out)
-        os.replace(tmp, path)
+    r.store_arrays(f"attribution_flagged_{limit}", out)
     return out
 
 
@@ -204,8 +193,5 @@ def gallery_maps(r: Run, rows: np.ndarray) -> np.ndarray:
         scale = run_scales(r, det)[methods_of(det)[0]]
         maps = det.attribute(x[todo], reference=ref) / scale
         cached = {**cached, **{f"r{i}": m.sum(0).astype(np.float32) for i, m in zip(todo, maps)}}
-        with contextlib.suppress(OSError):
-            tmp = r.cache_path(f"attribution_rows.{os.getpid()}-{threading.get_ident()}.tmp.npz")
-            save_npz(tmp, cached)
-            os.replace(tmp, path)
+        r.store_arrays("attribution_rows", cached)
     return np.stack([cached[f"r{int(i)}"] for i in rows])

@@ -15,12 +15,15 @@ against a strict pattern before they touch a path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import secrets
 import shutil
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -234,6 +237,25 @@ class Run:
 
         return (f"{c.get('detector')} on {dataset_display_name(str(c.get('dataset')))} "
                 f"(normal {'+'.join(map(str, c.get('normal', [])))}, {c.get('task')}) · {self.run_id}")
+
+    def cached_arrays(self, name: str, compute: Callable[[], dict[str, np.ndarray]]
+                      ) -> dict[str, np.ndarray]:
+        """``cache/<name>.npz`` of this run: read when present, else ``compute()`` d and written
+        atomically (two sessions may compute it at once; a read-only run folder recomputes)."""
+        path = self.path / "cache" / f"{name}.npz"
+        if path.exists():
+            return load_npz(path)
+        arrays = compute()
+        self.store_arrays(name, arrays)
+        return arrays
+
+    def store_arrays(self, name: str, arrays: dict[str, np.ndarray]) -> None:
+        """Write ``cache/<name>.npz`` atomically (a temporary file, then a rename: two sessions
+        may write it at once); a read-only run folder is left as it is."""
+        with contextlib.suppress(OSError):
+            tmp = self.cache_path(f"{name}.{os.getpid()}-{threading.get_ident()}.tmp.npz")
+            save_npz(tmp, arrays)
+            os.replace(tmp, self.path / "cache" / f"{name}.npz")
 
     def cache_path(self, name: str) -> Path:
         """A file inside the run folder for derived, cacheable results (e.g. projections)."""

@@ -9,8 +9,6 @@ score. Used by the Sample page; core capability, no streamlit.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,35 +162,25 @@ def loaded_detector(r: Run) -> Detector:
 def _training_reference(r: Run, det: Detector) -> dict[str, np.ndarray]:
     """The run's training normals (rebuilt from its task spec, same seed → same split) with
     their embedding ``det.embed``; cached in the run folder and in memory."""
-    from dataclasses import fields as dc_fields
-
     from ad_core.experiment import build_experiment_task
-    from ad_core.runs import load_npz, save_npz
 
     key = _cache_key(r)
     with _detector_lock:
         ref = _reference_cache.get(key)
     if ref is not None:
         return ref
-    path = r.path / "cache" / "train_embedding.npz"
-    if path.exists():
-        ref = load_npz(path)
-    else:
-        c = r.config
-        spec = ExperimentSpec(**{f.name: c[f.name] for f in dc_fields(ExperimentSpec)
-                                 if f.name in c})
-        task = build_experiment_task(spec)
+
+    def compute() -> dict[str, np.ndarray]:
+        task = build_experiment_task(ExperimentSpec.from_record(r.config))
         x = task.train_x
         rows = (task.train_index if task.train_index is not None
                 else np.full(len(x), -1, dtype=np.int64))
         stored = ((x.clamp(0, 1) * 255).round().byte().numpy() if task.modality == "image"
                   else x.numpy().astype(np.float32))
-        ref = {"features": det.embed(x).reshape(len(x), -1).astype(np.float32),
-               "rows": np.asarray(rows, dtype=np.int64), "inputs": stored}
-        with contextlib.suppress(OSError):  # atomic: two sessions may compute it at once
-            tmp = r.cache_path(f"train_embedding.{os.getpid()}-{threading.get_ident()}.tmp.npz")
-            save_npz(tmp, ref)
-            os.replace(tmp, path)
+        return {"features": det.embed(x).reshape(len(x), -1).astype(np.float32),
+                "rows": np.asarray(rows, dtype=np.int64), "inputs": stored}
+
+    ref = r.cached_arrays("train_embedding", compute)
     with _detector_lock:
         _reference_cache[key] = ref
     return ref
