@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -173,7 +174,13 @@ def save_maps_png(path: str | Path, image: np.ndarray | None,
                 draw.rectangle([min(x0, x0 + length), y, max(x0, x0 + length), y + 10],
                                fill=tuple(int(c) for c in _rgb(np.array([[a]]), vmax)[0, 0]))
                 draw.text((x0 - 118, y), f"f{i}", fill="black")
-    draw.text((10, canvas.size[1] - 50), _wrap(caption or COLOUR_NOTE, 110).replace("<br>", "\n"),
+    return _save_with_caption(canvas, draw, path, caption, x=10, width=110)
+
+
+def _save_with_caption(canvas: Any, draw: Any, path: str | Path, caption: str, *, x: int,
+                       width: int) -> Path:
+    """Write the colour's meaning (or ``caption``) under a PIL picture and save it as ``path``."""
+    draw.text((x, canvas.size[1] - 50), _wrap(caption or COLOUR_NOTE, width).replace("<br>", "\n"),
               fill="black")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -207,12 +214,7 @@ def save_grid_png(path: str | Path, image: np.ndarray,
             x = label_w + j * (w + pad)
             canvas.paste(Image.fromarray(tile), (x, y + 12))
             draw.text((x, y), title[:22], fill="black")
-    draw.text((5, canvas.size[1] - 50), _wrap(caption or COLOUR_NOTE, 100).replace("<br>", "\n"),
-              fill="black")
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out)
-    return out
+    return _save_with_caption(canvas, draw, path, caption, x=5, width=100)
 
 
 def map_tiles(images: np.ndarray, maps: np.ndarray, titles: Sequence[str], *, ncols: int = 8,
