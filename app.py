@@ -149,7 +149,11 @@ def sidebar_runs() -> None:
     titles = {r.run_id: f"{r.config.get('detector')} · "
                         f"{dataset_display_name(str(r.config.get('dataset')))} "
                         f"{'+'.join(map(str, r.config.get('normal', [])))} · "
-                        f"AUROC {r.metrics.get('auroc', float('nan')):.3f}" for r in runs}
+                        f"AUROC {r.metrics.get('auroc', float('nan')):.3f} · "
+                        f"{r.run_id.rsplit('-', 1)[-1]}" for r in runs}
+    # The run id's tail keeps every label unique: Streamlit matches a selectbox's value by its
+    # label, so two runs of one experiment (Train again) with one title made a deep link to the
+    # second open the first.
     cur = current_run_id()
     # The widget's key carries the current run: when a page or a finished job changes the run,
     # a fresh selector shows it (a kept widget would send its old value back on the next click).
