@@ -186,13 +186,19 @@ def run_key(spec: ExperimentSpec) -> tuple[str, dict[str, Any]]:
 def run_experiment(spec: ExperimentSpec, monitor: TrainingMonitor | None = None, *,
                    save: bool = True, root: Any = None, run_id: str | None = None,
                    artifacts: bool = True) -> ExperimentResult:
-    """Run ``spec`` and (by default) save it as a run; returns metrics and the fitted detector."""
+    """Run ``spec`` and (by default) save it as a run; returns metrics and the fitted detector.
+
+    A ``monitor`` with an ``observe(detector, task)`` method is shown the detector and its task
+    before training, so it can score the test set while the model learns (training snapshots)."""
     if spec.explain_n < 0 or spec.embed_n < 0:
         raise BadParameterError("explain_n and embed_n must be non-negative.")
     t_start = time.time()
     task = build_experiment_task(spec)
     det = build_detector(spec)
     fit_args = fit_arguments(det, task)
+    observe = getattr(monitor, "observe", None)
+    if callable(observe):  # a training observer (ad_core.snapshots) watches this model learn
+        observe(det, task)
     det.fit(**fit_args, monitor=monitor)
     negatives = fit_args["negatives"]
     t0 = time.perf_counter()
