@@ -1,7 +1,8 @@
 """What the pages that look inside a run show, derived from the saved run: its row in the runs
 table, its metrics (recomputed from scores for older runs), the confusion at a threshold, what its
 detector says about its score, which detectors produce a view, its augmentations and their
-previews, and the key of its task protocol.
+previews, the key of its task protocol, and its training replay (the snapshots of "Watch it
+learn").
 
 Nothing here imports streamlit or re-implements a score.
 """
@@ -117,3 +118,33 @@ def task_key(r: Run) -> str:
     return (f"{c.get('dataset')} · normal {'+'.join(map(str, c.get('normal', [])))} · "
             f"{c.get('task')}" + (f" {json.dumps(c.get('task_options'), sort_keys=True)}"
                                   if c.get("task_options") else ""))
+
+
+def replay_stamp(r: Run) -> float | None:
+    """When the run's training snapshots were written (a cache key: a retrained run changes it),
+    or ``None`` for a run saved without them (older runs, ``--no-snapshots``)."""
+    from ad_core.snapshots import FILE
+
+    try:
+        return (r.path / FILE).stat().st_mtime
+    except OSError:
+        return None
+
+
+def run_replay(r: Run) -> Any:  # -> ad_core.snapshots.Replay | None
+    """The run's training snapshots read back (:func:`ad_core.snapshots.load_replay`), or
+    ``None`` for a run saved without them."""
+    from ad_core.snapshots import load_replay
+
+    return load_replay(r.path)
+
+
+def replay_inputs(r: Run, rows: np.ndarray) -> np.ndarray | None:
+    """The run's stored test inputs of ``rows`` (a replay's view samples), or ``None`` when the
+    run stored no inputs (or not one per test row)."""
+    x = r.test_x()
+    rows = np.asarray(rows, dtype=int)
+    n_test = len(r.scores.get("test", x))
+    if not len(x) or len(x) != n_test or not len(rows) or rows.max() >= len(x):
+        return None
+    return x[rows]

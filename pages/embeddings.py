@@ -11,11 +11,13 @@ from ad_core import projection
 from ad_core.errors import UserError
 from ad_core.viz.embedding import embedding_scatter
 from ui.common import chart, download_csv, require_run
+from ui.replay import replay_section
 from ui.views import clickable_gallery, open_sample
 
 st.title("Embeddings")
 run = require_run("the embedding view")
 st.caption(run.title)
+replay_section(run, "embedding")
 if "features" not in run.embedding:
     st.info("This run stored no embedding (it was trained with embedding turned off). Train it "
             "again on the **Train** page to see this view.")

@@ -14,6 +14,7 @@ from ad_core.viz import recon as R
 from ad_core.viz.attribution import map_tiles
 from ad_core.viz.scores import groups_by_kind, groups_by_label
 from ui.common import require_run, user_errors
+from ui.replay import replay_section
 from ui.views import (
     clickable_gallery,
     explained_rows,
@@ -40,6 +41,7 @@ with user_errors():
     inputs = x_all[rows] if len(x_all) else ex["reconstruction"] * np.nan
     st.caption(f"{len(rows)} test samples were explained when the run finished (the most and "
                "least anomalous plus a sample of every kind).")
+    replay_section(run, "reconstruction")
 
     st.subheader("Input | reconstruction | error map")
     pos = pick_explained(run, "recon")

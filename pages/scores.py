@@ -14,6 +14,7 @@ from ad_core import page_data, run_attribution
 from ad_core.viz import scores as V
 from ad_core.viz.attribution import feature_drivers, map_tiles
 from ui.common import require_run, user_errors
+from ui.replay import replay_section
 from ui.views import (
     is_image,
     open_sample,
@@ -43,6 +44,7 @@ with user_errors():
     m2.metric("AUPR", f"{met['aupr']:.3f}")
     m3.metric("F1 at contamination", f"{met['f1']:.3f}")
     m4.metric("Test samples (anomalies)", f"{len(s)} ({int(y.sum())})")
+    replay_section(run, "scores")
 
     lo, hi = float(s.min()), float(s.max())
     default_t = float(met.get("threshold", np.quantile(s, 1 - y.mean())) or 0.0)

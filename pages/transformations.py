@@ -10,6 +10,7 @@ import streamlit as st
 from ad_core import page_data
 from ad_core.viz import transforms as T
 from ui.common import require_run, user_errors
+from ui.replay import replay_section
 from ui.views import (
     explained_rows,
     is_image,
@@ -31,6 +32,8 @@ with user_errors():
     previews = page_data.run_previews(run)
     rows = explained_rows(run)
     x_all = run.test_x()
+    if ex.has("views") or ex.has("softmax"):
+        replay_section(run, "transformations")
     if ex.has("views"):
         views = ex["views"]
         names = [str(n) for n in ex.get("view_names", [f"T{k}" for k in range(views.shape[1])])]
