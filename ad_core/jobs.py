@@ -127,6 +127,11 @@ class JobSnapshot:
     n_owners: int = 1
     #: Whether the content key is still being computed (queued jobs only).
     keying: bool = False
+    #: The latest training snapshot (:mod:`ad_core.snapshots`): ``step``, ``total``, ``auroc``,
+    #: a fixed test subsample's ``scores`` and ``labels`` — the live score histogram.
+    live: dict[str, Any] | None = None
+    #: How many training snapshots the job has sent so far.
+    n_live: int = 0
 
     @property
     def active(self) -> bool:
@@ -194,6 +199,12 @@ class JobMonitor:
     def on_end(self) -> None:
         """Nothing to record: the step count stays where training stopped (cancel shows it)."""
 
+    def on_snapshot(self, snap: dict[str, Any]) -> None:
+        """A training snapshot arrived: it becomes the job's live score histogram."""
+        with self._job.lock:
+            self._job.live = snap
+            self._job.n_live += 1
+
 
 @dataclass
 class _Job:
@@ -229,6 +240,8 @@ class _Job:
     queue_owner: str = ""
     #: The dispatcher slot (training process) that runs it, once started.
     slot: int | None = None
+    live: dict[str, Any] | None = None
+    n_live: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -242,7 +255,8 @@ class _Job:
                 error=self.error, result=dict(self.result), saved=self.saved,
                 reused=self.reused, reused_created=self.reused_created,
                 joined=owner in self.joiners, n_owners=len(self.owners),
-                keying=self.reuse and not self.keyed and self.status == QUEUED)
+                keying=self.reuse and not self.keyed and self.status == QUEUED,
+                live=self.live, n_live=self.n_live)
 
     def record(self) -> dict[str, Any]:
         """What the journal keeps of the job."""
@@ -808,6 +822,8 @@ class JobManager:
                     monitor.on_start(msg[1])
                 elif kind == "step":
                     monitor.on_step(msg[1], msg[2], **msg[3])
+                elif kind == "snapshot":
+                    monitor.on_snapshot(msg[1])
                 else:
                     break
             if kind == "done":

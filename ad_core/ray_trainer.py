@@ -87,11 +87,11 @@ class _ChannelConn:
         self.final: tuple | None = None
 
     def send(self, msg: tuple) -> None:
-        if msg[0] not in ("start", "step"):
+        if msg[0] not in ("start", "step", "snapshot"):
             self.final = msg
             return
         self._buf.append(msg)
-        if msg[0] == "start" or time.monotonic() - self._last >= FLUSH_S:
+        if msg[0] in ("start", "snapshot") or time.monotonic() - self._last >= FLUSH_S:
             self.flush()
 
     def flush(self, wait: bool = False) -> None:

@@ -8,7 +8,8 @@ detectors, preloads the quick-start dataset and then waits for work on a pipe:
 
 - parent → child: ``(spec, root, run_id)`` to train, or ``None`` to exit;
 - child → parent: ``("ready",)`` once, then per job ``("start", total)``, ``("step", step, loss,
-  metrics)`` … and exactly one of ``("done", result)``, ``("cancelled", message)``,
+  metrics)``, ``("snapshot", summary)`` (:mod:`ad_core.snapshots`: the live score histogram) …
+  and exactly one of ``("done", result)``, ``("cancelled", message)``,
   ``("user_error", message)``, ``("error", message)`` (:func:`run_job`).
 
 :class:`ThreadTrainer` serves the same protocol from a thread of the calling process (the job
@@ -195,9 +196,13 @@ def run_job(conn: Any, cancel: Any, spec: Any, root: Any, run_id: str,
     one of ``done`` / ``cancelled`` / ``user_error`` / ``error`` — the one place where the way a
     training ended becomes a message (the job manager maps messages to job statuses)."""
     from ad_core.errors import TrainingCancelledError, UserError
+    from ad_core.snapshots import SnapshotRecorder, save_snapshots
 
     try:
-        res = run_experiment(spec, PipeMonitor(conn, cancel), root=root, run_id=run_id)
+        recorder = SnapshotRecorder(PipeMonitor(conn, cancel),
+                                    on_snapshot=lambda snap: conn.send(("snapshot", snap)))
+        res = run_experiment(spec, recorder, root=root, run_id=run_id)
+        save_snapshots(recorder, res, root)
         result = {k: v for k, v in res.metrics.items() if isinstance(v, (int, float, bool, str))}
         conn.send(("done", {"saved": res.run_id is not None, "metrics": result}))
     except TrainingCancelledError as e:

@@ -14,7 +14,6 @@ from ad_core.contracts import ParamSpec
 from ad_core.errors import UserError
 from ad_core.runs import delete_run, list_runs, load_run
 from ad_core.viz.compare import runs_frame
-from ad_core.viz.training import loss_curve
 from ui.common import (
     RESULTS_PAGE,
     chart,
@@ -23,6 +22,7 @@ from ui.common import (
     download_csv,
     fmt_seconds,
     guarded,
+    live_training,
     owner,
     queue_text,
     set_current_run,
@@ -239,10 +239,7 @@ def jobs_panel() -> None:
                            + (f" · {s.error}" if s.error and s.status != services.FAILED else ""))
                 if s.status in (services.FAILED, services.INTERRUPTED):
                     st.error(s.error)
-            if s.status == services.RUNNING and len(s.losses) > 1:
-                st.plotly_chart(loss_curve(s.steps, s.losses,
-                                           title=f"Training loss — {s.spec.detector}"),
-                                key=f"loss-{s.job_id}")
+            live_training(s)
 
 
 jobs_panel()

@@ -161,17 +161,44 @@ def chart_titled(page: Any, text: str) -> Any:
     return page.locator('[data-testid="stPlotlyChart"] .gtitle', has_text=text)
 
 
+#: The title of the live score histogram a running job shows (ad_core.viz.training).
+LIVE_TITLE = "Test scores at step"
+
+
 def quick_start(page: Any, timeout_s: float = 300.0) -> tuple[str, float]:
     """Press **Quick start** and wait until the Scores page of the new run shows its score
     histogram and ROC curve. Returns the run id and the seconds from the click to both charts."""
+    timed = quick_start_timed(page, timeout_s)
+    return timed["run_id"], timed["seconds"]
+
+
+def quick_start_timed(page: Any, timeout_s: float = 300.0) -> dict[str, Any]:
+    """:func:`quick_start`, also timing the live view: seconds from the click until the first
+    live score histogram is on screen (``first_histogram_s``; None when the job finished before
+    one showed) and how many distinct live histograms the page drew before the run opened
+    (``live_frames``)."""
     t0 = time.perf_counter()
     page.get_by_role("button", name=re.compile("Quick start")).click()
-    page.wait_for_url(re.compile(r"/scores\?.*run="), timeout=timeout_s * 1000)
+    first, titles = None, []
+    done = re.compile(r"/scores\?.*run=")
+    while time.perf_counter() - t0 < timeout_s and not done.search(page.url):
+        live = chart_titled(page, LIVE_TITLE)
+        try:
+            text = live.first.text_content(timeout=100) if live.count() else None
+        except Exception:  # the chart was redrawn between count() and text_content()
+            text = None
+        if text:
+            first = first if first is not None else time.perf_counter() - t0
+            if not titles or titles[-1] != text:
+                titles.append(text)
+        page.wait_for_timeout(100)
+    page.wait_for_url(done, timeout=timeout_s * 1000)
     chart_titled(page, "Anomaly scores").first.wait_for(timeout=timeout_s * 1000)
     chart_titled(page, "ROC").first.wait_for(timeout=timeout_s * 1000)
     seconds = time.perf_counter() - t0
     settle(page)
-    return re.search(r"run=([^&]+)", page.url).group(1), seconds
+    return {"run_id": re.search(r"run=([^&]+)", page.url).group(1), "seconds": seconds,
+            "first_histogram_s": first, "live_frames": len(titles), "live_titles": titles}
 
 
 def projection(page: Any, method: str, timeout_s: float = 180.0) -> float:

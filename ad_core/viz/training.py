@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -79,4 +80,23 @@ def history_curves(history: Mapping[str, Sequence], title: str = "Training curve
     if not fig.data:
         fig.add_annotation(text="This detector has no iterative training curve (fitted in one "
                            "step).", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+    return fig
+
+
+def live_histogram(live: Mapping[str, Any]) -> go.Figure:
+    """The latest training snapshot of a running job (:mod:`ad_core.snapshots`): the score
+    histogram of a fixed, class-balanced test subsample (normals vs anomalies) and its AUROC at
+    that step — what the detector makes of the test set so far."""
+    from ad_core.viz.scores import groups_by_label, score_histogram
+
+    scores = np.asarray(live.get("scores", ()), dtype=float)
+    labels = np.asarray(live.get("labels", ()), dtype=int)
+    auroc = live.get("auroc")
+    auc = f" · AUROC {auroc:.3f}" if auroc is not None and np.isfinite(auroc) else ""
+    total = live.get("total")
+    at = f"step {live.get('step', 0)}" + (f" of {total}" if total else "")
+    fig = score_histogram(groups_by_label(scores, labels), nbins=30,
+                          title=f"Test scores at {at}{auc}")
+    fig.update_layout(height=320, margin={"l": 60, "r": 20, "t": 50, "b": 45},
+                      legend={"orientation": "h", "y": -0.25})
     return fig

@@ -34,6 +34,20 @@ def test_train_json_last_line(capsys, runs_dir):
     assert rec["run_id"] in capsys.readouterr().out
 
 
+def test_train_saves_training_snapshots_unless_told_not_to(capsys, runs_dir):
+    from ad_core.snapshots import load_replay
+
+    deep = ["train", "--dataset", "digits", "--normal", "0", "--detector", "ae", "--param",
+            "epochs=3", "--json"]
+    assert main(deep) == 0
+    rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    rep = load_replay(load_run(rec["run_id"]).path)
+    assert rep is not None and len(rep) >= 7 and rep.final[-1]
+    assert main(deep + ["--seed", "1", "--no-snapshots"]) == 0
+    rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert load_replay(load_run(rec["run_id"]).path) is None  # an older run reads the same way
+
+
 def test_train_human_output_and_no_save(capsys):
     assert main(TRAIN + ["--no-save"]) == 0
     out = capsys.readouterr().out

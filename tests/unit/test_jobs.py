@@ -38,6 +38,27 @@ def test_job_runs_to_completion_in_the_training_process(trained) -> None:
     assert trained._trainer is not None and trained._trainer.process.pid != os.getpid()
 
 
+def test_a_deep_job_sends_live_snapshots_and_saves_its_replay(trained) -> None:
+    from ad_core.snapshots import load_replay
+
+    spec = ExperimentSpec("digits", ["0"], "ae", params={"epochs": 8}, explain_n=10, embed_n=50)
+    jid = trained.submit(spec, owner="erin")
+    seen: set[int] = set()
+    t_end = time.time() + 120
+    while time.time() < t_end:
+        s = trained.snapshot(jid, "erin")
+        if s.live is not None:
+            seen.add(s.live["step"])
+        if not s.active:
+            break
+        time.sleep(0.02)
+    assert s.status == jobs.DONE, s.error
+    assert s.n_live >= 10 and s.live["step"] == s.live["total"]  # one per snapshot, the last
+    assert len(seen) >= 2  # the live histogram changed while the job ran
+    rep = load_replay(load_run(s.run_id, root=trained.root).path)
+    assert rep is not None and rep.final[-1] and len(rep) == s.n_live + 1
+
+
 def test_cancel_reaches_a_deep_training_in_the_process(trained) -> None:
     spec = ExperimentSpec("digits", ["0"], "ae", params={"epochs": 500}, explain_n=10,
                           embed_n=50)
