@@ -20,6 +20,7 @@ from ad_core.errors import UserError
 from ad_core.teaching import common as teaching_common
 from ad_core.viz import teaching as V
 from ui.common import chart, user_errors
+from ui.teaching_replay import neutral_views, toll_collapse
 
 
 # ------------------------------------------------------------------------------------ caching
@@ -144,6 +145,8 @@ def toll_demo() -> None:
     with c2:
         chart(V.collapse_curve_figure(flow), key="toll_collapse")
     source("Toll paper §3.1, Lemma 1 and Theorem 1 (W(0) = I, the paper's reading).")
+    toll_collapse()
+    source("Toll paper §3 (the latent-norm term β‖z‖ in the loss and the score).")
     fidelity_box("Teaching · Toll")
 
 
@@ -300,6 +303,8 @@ def neutral_demo() -> None:
                    f"(K·log K = {toy['k_log_k']:.3f} would be random guessing), 256 points, "
                    "seed 0.")
     source("NeuTraL AD §3 (residual, feed-forward and multiplicative transformations).")
+    neutral_views()
+    source("NeuTraL AD §3 (the DCL's views: diverse, yet each recognisable as its input).")
 
 
 def augmentation_demo() -> None:

@@ -146,11 +146,12 @@ def _scaled(scores: np.ndarray, y: np.ndarray, scale: str) -> np.ndarray:
 
 
 def score_replay(replay: ReplayLike, *, nbins: int = 30, scale: str = "auto",
-                 title: str = "Scores while it learns") -> go.Figure:
+                 title: str = "Scores") -> go.Figure:
     """The score histogram of the normals and the anomalies of the replay's test subsample at
     every snapshot, on bins fixed over all frames (the outer 0.5 % of all scores fall in the edge
     bins), the frame title giving the step and its AUROC. ``scale``: ``"auto"``
-    (:func:`score_scale`), ``"raw"``, ``"log"`` or ``"standardised"``."""
+    (:func:`score_scale`), ``"raw"``, ``"log"`` or ``"standardised"``; ``title`` starts every
+    frame's title."""
     y = np.asarray(replay.y).astype(int)
     scale = score_scale(replay.scores) if scale == "auto" else scale
     s = _scaled(replay.scores, y, scale)
@@ -180,7 +181,7 @@ def score_replay(replay: ReplayLike, *, nbins: int = 30, scale: str = "auto",
                        f"<extra>{name}</extra>")
                 for h, (name, sel, c) in zip(frame, groups)]
 
-    what = "Scores"
+    what = title
     frames = [go.Frame(data=bars(h), name=f"f{i}", traces=[0, 1],
                        layout={"title": {"text": _frame_title(replay, i, what)}})
               for i, h in enumerate(hist)]

@@ -164,3 +164,39 @@ def test_page_says_plainly_when_results_are_missing(tmp_path: Path,
     assert sum("python -m ad_core.benchmarks.fidelity" in i for i in infos) == len(DEMO_LABELS)
     assert any("python -m ad_core.teaching geotrans" in i for i in infos)
     assert any("no saved LIS-AE run" in i for i in infos)
+
+
+def test_toll_and_neutral_replays_show_real_runs(cached: Path, monkeypatch) -> None:
+    """The two Toll runs (β = 0 and β > 0, same seed) and the NeuTraL AD run, trained with
+    snapshots (tiny digits versions of the page's runs): side-by-side ‖z‖ replays, the views."""
+    from ad_core.experiment import ExperimentSpec, run_experiment
+    from ad_core.snapshots import SnapshotRecorder, save_snapshots
+    from ad_core.teaching import replay as TR
+
+    pair = (ExperimentSpec("digits", ["8"], "toll", params={"beta": 0.0, "iterations": 40}),
+            ExperimentSpec("digits", ["8"], "toll", params={"iterations": 40}))
+    neutral = ExperimentSpec("digits", ["8"], "neutral")
+    monkeypatch.setattr(TR, "TOLL_PAIR", pair)
+    monkeypatch.setattr(TR, "NEUTRAL_RUN", neutral)
+    at = AppTest.from_file(str(PAGE), default_timeout=90)
+    at.run()
+    assert not at.exception, at.exception
+    assert [b.label for b in at.button if b.key == "teach-toll-jobs-go"]  # nothing trained yet
+    ids = []
+    for spec in (*pair, neutral):
+        rec = SnapshotRecorder()
+        res = run_experiment(spec, rec, root=cached / "runs")
+        save_snapshots(rec, res, cached / "runs")
+        ids.append(res.run_id)
+    at.run()
+    assert not at.exception, at.exception
+    charts = {c.key: c for c in at.get("plotly_chart")}
+    assert {f"teach-toll-{i}" for i in ids[:2]} <= set(charts)
+    for i, beta in zip(ids[:2], ("β = 0", "β = 1")):
+        fig = json.loads(charts[f"teach-toll-{i}"].proto.spec)
+        assert beta in fig["layout"]["title"]["text"] and len(fig["frames"]) >= 10
+    at.session_state["teaching_demo"] = "NeuTraL AD · edge cases"
+    at.run()
+    assert not at.exception, at.exception
+    views = [c for c in at.get("plotly_chart") if c.key == "teach-neutral-views"]
+    assert views and len(json.loads(views[0].proto.spec)["frames"]) >= 10
