@@ -33,6 +33,7 @@ from ad_core.benchmarks.browser import (
     errors_on,
     lasso,
     projection,
+    quick_start_timed,
     settle,
     sidebar_titles,
 )
@@ -91,15 +92,35 @@ def quick_start(page) -> str:
     return _quick_start(page)[0]
 
 
+def watch_the_replay(page) -> None:
+    """Open *Watch it learn* on the Scores page, press Play: the histogram's frame moves on."""
+    page.get_by_text("Watch it learn (training replay)").first.click()
+    title = chart_titled(page, "Scores · ")
+    title.first.wait_for(timeout=120_000)
+    first = title.first.text_content()
+    assert "step" in first, first
+    page.locator(".updatemenu-button", has_text="Play").first.click()
+    t_end = time.time() + 30
+    while time.time() < t_end and title.first.text_content() == first:
+        page.wait_for_timeout(200)
+    assert title.first.text_content() != first, "the replay did not move"
+    page.screenshot(path=str(SHOTS / "01b-scores-replay.png"), full_page=True)
+    assert_clean(page, "Scores replay")
+
+
 def test_a_newcomer_walks_the_app_by_clicking(server, browser) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(server.url)
     settle(page)
     page.screenshot(path=str(SHOTS / "00-home.png"), full_page=True)
-    run_id = quick_start(page)
+    timed = quick_start_timed(page)
+    run_id = timed["run_id"]
+    # while it trained, the progress view drew the live score histogram, and it changed
+    assert timed["first_histogram_s"] is not None and timed["live_frames"] >= 2, timed
     assert_clean(page, "Scores after Quick start")
     page.screenshot(path=str(SHOTS / "01-quickstart-scores.png"), full_page=True)
+    watch_the_replay(page)
 
     titles = sidebar_titles(page)
     assert {"Home", "Data", "Train", *LOOK_INSIDE, "Compare"} <= set(titles), titles
