@@ -347,13 +347,22 @@ def closure_changes(rows: Sequence[dict[str, Any]]) -> list[str]:
     detectors' modules) whose file was last modified while the cells were being computed: in a
     shared working tree another engineer's edit can land mid-run, so a group started after it
     ran the edited code. (Only the last modification time is known.)"""
+    from ad_core.benchmarks.fidelity_cells import fidelity_cell
     from ad_core.runkey import PACKAGE_ROOT, _module_path, detector_module, module_closure
+    from ad_core.sweep import cell_code
 
-    fins = [r["_prov"]["finished"] for r in rows if (r.get("_prov") or {}).get("finished")]
-    secs = [float((r.get("_prov") or {}).get("seconds") or 0) for r in rows]
-    if not fins:
+    provs = [r.get("_prov") or {} for r in rows]
+    spans = [(float(p["finished"]) - float(p.get("seconds") or 0), float(p["finished"]))
+             for p in provs if p.get("finished")]
+    if not spans:
         return []
-    start, end = min(fins) - max(secs, default=0), max(fins)
+    # the cells ran today's code (their recorded fingerprints are today's): an mtime inside the
+    # run is a checkout or an edit that was reverted, not other code
+    with contextlib.suppress(Exception):
+        if all(p.get("code") == cell_code(fidelity_cell, r.get("_cell") or {})
+               for p, r in zip(provs, rows)):
+            return []
+    start, end = min(a for a, _ in spans), max(b for _, b in spans)
     mods = {"ad_core.benchmarks.fidelity_cells"}
     for r in rows:
         det = (r.get("_cell") or {}).get("detector")
