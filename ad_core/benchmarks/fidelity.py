@@ -248,7 +248,8 @@ def run_groups(cells: dict[str, list[dict[str, Any]]], *, workers: int, quick: b
     opts = current_options()
     if workers:
         opts = replace(opts, workers=workers)
-    opts = replace(opts, run_missing=compute)
+    # reading (``compute=False``) or finishing (``missing_only``) never deletes a store
+    opts = replace(opts, run_missing=compute, keep=opts.keep or not compute or missing_only)
     for gname in GROUP_ORDER:
         cl = cells.get(gname) or []
         if not cl:
