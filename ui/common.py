@@ -169,7 +169,7 @@ def awaited_job_view() -> None:
             st.info("Another browser session started this same experiment; you joined it and "
                     "will see the same run.", icon=":material/group:")
         st.progress(snap.fraction, text=queue_text(snap))
-        live_training(snap)
+        live_training(snap, compact=snap.n_owners > 2)
         st.caption("You can switch pages; the training keeps running and this page opens its "
                    "results when it is done.")
         if st.button("Stop", key="await-stop", icon=":material/stop:"):
@@ -180,20 +180,39 @@ def awaited_job_view() -> None:
     st.stop()
 
 
-def live_training(s: Any) -> None:
+_LIVE_FIGURES: dict[tuple[str, int], Any] = {}
+
+
+def _live_figure(s: Any) -> Any:
+    """The live histogram of job ``s``'s latest snapshot, built once for every session that
+    follows the job (a class of ten polls the same snapshot; nobody mutates the figure)."""
+    from ad_core.viz.training import live_histogram
+
+    key = (s.job_id, s.n_live)
+    fig = _LIVE_FIGURES.get(key)
+    if fig is None:
+        fig = live_histogram(s.live)
+        if len(_LIVE_FIGURES) > 64:
+            _LIVE_FIGURES.clear()
+        _LIVE_FIGURES[key] = fig
+    return fig
+
+
+def live_training(s: Any, compact: bool = False) -> None:
     """A running job's live view: its loss curve beside the latest training snapshot — the
     test-score histogram and AUROC of the model as it is now (:mod:`ad_core.snapshots`),
-    redrawn in place on every poll of the calling fragment."""
-    from ad_core.viz.training import live_histogram, loss_curve
+    redrawn in place on every poll of the calling fragment. ``compact``: the histogram alone
+    (a job shared by a class: every poll of every session is a script run of the one server)."""
+    from ad_core.viz.training import loss_curve
 
     if s.status != services.RUNNING or (s.live is None and len(s.losses) < 2):
         return
-    c1, c2 = st.columns(2)
-    if len(s.losses) > 1:
+    c1, c2 = (None, st.container()) if compact else st.columns(2)
+    if c1 is not None and len(s.losses) > 1:
         c1.plotly_chart(loss_curve(s.steps, s.losses, title=f"Training loss — {s.spec.detector}"),
                         key=f"loss-{s.job_id}")
     if s.live is not None:
-        c2.plotly_chart(live_histogram(s.live), key=f"live-{s.job_id}")
+        c2.plotly_chart(_live_figure(s), key=f"live-{s.job_id}")
 
 
 def run_notice(run: Run) -> None:
