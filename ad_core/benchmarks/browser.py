@@ -181,7 +181,9 @@ def quick_start_timed(page: Any, timeout_s: float = 300.0) -> dict[str, Any]:
     page.get_by_role("button", name=re.compile("Quick start")).click()
     first, titles = None, []
     done = re.compile(r"/scores\?.*run=")
-    while time.perf_counter() - t0 < timeout_s and not done.search(page.url):
+    # until the run's Scores page draws (the URL may carry the previous run's id meanwhile)
+    while time.perf_counter() - t0 < timeout_s and not (
+            done.search(page.url) and chart_titled(page, "Anomaly scores").count()):
         live = chart_titled(page, LIVE_TITLE)
         try:
             text = live.first.text_content(timeout=100) if live.count() else None
