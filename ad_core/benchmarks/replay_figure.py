@@ -10,8 +10,8 @@ the score histogram at every snapshot.
 
     python -m ad_core.benchmarks.replay_figure
 
-Writes ``docs/results/replay_frames.png``, ``docs/results/replay_scores.gif`` and
-``docs/results/replay.html``. Needs ``/usr/bin/chromium`` and playwright.
+Writes ``docs/results/replay_frames.png`` and ``docs/results/replay_scores.gif`` (the HTML itself,
+5 MB with plotly.js inlined, is a temporary file). Needs ``/usr/bin/chromium`` and playwright.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         figs = [V.score_replay(rep), V.embedding_replay(rep)]
         for f in figs:
             f.update_layout(width=760)
-        html = out / "replay.html"
+        html = Path(tmp) / "replay.html"  # 5 MB with plotly.js inlined: not kept
         html.write_text(V.replay_html(figs, f"Watch it learn: {run.title}"), encoding="utf-8")
         n = len(rep)
         picks = sorted({0, n // 3, (2 * n) // 3, n - 1})
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gif[0].save(gif_path, save_all=True, append_images=gif[1:], duration=700, loop=0,
                 optimize=True)
     print(f"run {run.run_id} ({len(rep)} snapshots, {time.strftime('%Y-%m-%d %H:%M')}): wrote "
-          f"{png}, {gif_path} and {html}")
+          f"{png} and {gif_path}")
     return 0
 
 
