@@ -61,8 +61,11 @@ N_STATE = 256
 OVERHEAD = 0.10
 #: The snapshot file's size cap; latent codes and views are thinned to stay below it.
 MAX_BYTES = 5_000_000
-CODE_BYTES = 3_000_000
-VIEW_BYTES = 1_200_000
+CODE_BYTES = 1_500_000
+VIEW_BYTES = 3_000_000
+#: One snapshot's views (a one-phase run's dozen fit in :data:`VIEW_BYTES`; a longer run's are
+#: thinned when saved).
+SNAPSHOT_VIEW_BYTES = VIEW_BYTES // (POINTS + 2)
 FILE = "snapshots.npz"
 
 
@@ -295,7 +298,7 @@ class SnapshotRecorder:
         views = {}
         try:
             raw = det._explain(self.task.test_x[torch.from_numpy(self.view_index)])
-            views = _view_arrays(raw, VIEW_BYTES // (self.points * 2 + 2))
+            views = _view_arrays(raw, SNAPSHOT_VIEW_BYTES)
         except Exception:  # a method without views: scores and codes only
             views = {}
         return scores, codes, views
@@ -367,9 +370,11 @@ class SnapshotRecorder:
             m = min(len(s.codes) for s in snaps)
             out["codes"] = np.stack([s.codes[:m] for s in snaps])
         keys = set.intersection(*(set(s.views) for s in snaps)) if snaps else set()
-        for k in sorted(keys):
-            if len({s.views[k].shape for s in snaps}) == 1:
-                out[f"view_{k}"] = np.stack([s.views[k] for s in snaps])
+        views = {k: np.stack([s.views[k] for s in snaps]) for k in sorted(keys)
+                 if len({s.views[k].shape for s in snaps}) == 1}
+        while views and sum(v.nbytes for v in views.values()) > VIEW_BYTES:  # the run's cap
+            del views[max(views, key=lambda k: views[k].nbytes)]
+        out.update({f"view_{k}": v for k, v in views.items()})
         same = [s for s in self.snapshots if s.step == fin.step and len(s.scores) >= n]
         match = float(np.max(np.abs(same[-1].scores[:n] - fin.scores))) if same else math.nan
         fit_s = self.fit_seconds or 1e-9

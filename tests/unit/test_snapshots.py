@@ -115,3 +115,15 @@ def test_the_live_callback_gets_each_snapshot(tmp_path) -> None:
     assert last["step"] == 40 and last["total"] == 40 and 0 <= last["auroc"] <= 1
     assert len(last["scores"]) == len(last["labels"]) >= S.MIN_SAMPLES
     json.dumps(last)  # plain data: it crosses a process pipe and Ray's object store
+
+
+def test_the_views_of_a_run_stay_under_their_cap(tmp_path, monkeypatch) -> None:
+    rec = S.SnapshotRecorder()
+    res = _fit("ae", {"epochs": 3}, rec, tmp_path)
+    arrays = rec.arrays(res.detector)
+    kept = {k: v.nbytes for k, v in arrays.items() if k.startswith("view_") and k != "view_index"}
+    assert "view_reconstruction" in kept
+    monkeypatch.setattr(S, "VIEW_BYTES", sum(kept.values()) - 1)  # one byte too many: one goes
+    thinner = rec.arrays(res.detector)
+    left = [k for k in thinner if k.startswith("view_") and k != "view_index"]
+    assert len(left) == len(kept) - 1 and max(kept, key=kept.get) not in left
