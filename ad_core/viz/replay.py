@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -33,24 +33,8 @@ VIEW_TITLES = {"reconstruction": "reconstructions x̂", "error_map": "error maps
                "latent_norm": "latent norms ‖z‖"}
 
 
-class ReplayLike(Protocol):
-    """What the builders read of a replay (``ad_core.snapshots.Replay`` has it)."""
-
-    index: np.ndarray
-    y: np.ndarray
-    kind: np.ndarray
-    step: np.ndarray
-    final: np.ndarray
-    scores: np.ndarray
-    auroc: np.ndarray
-    view_index: np.ndarray
-    codes: np.ndarray | None
-    views: dict[str, np.ndarray]
-    meta: dict[str, Any]
-
-    def __len__(self) -> int: ...
-
-    def labels(self) -> list[str]: ...
+if TYPE_CHECKING:  # the figures read a replay's fields; only the type comes from there
+    from ad_core.snapshots import Replay as ReplayLike
 
 
 # --------------------------------------------------------------------------- animation plumbing
