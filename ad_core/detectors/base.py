@@ -302,6 +302,13 @@ class Detector(BaseEstimator):
     def _explain(self, x: torch.Tensor) -> dict[str, Any]:
         return {}
 
+    def _interim_state(self, train_x: torch.Tensor) -> list[str]:
+        """Give a detector *in the middle of training* the fitted state its ``_score`` reads but
+        ``_fit`` only builds after training, made from ``train_x`` (a small sample of training
+        normals) the way ``_fit`` makes it; returns the attribute names added, which the caller
+        removes again (training snapshots, :mod:`ad_core.snapshots`). Nothing by default."""
+        return []
+
     def _native_attribution(self, x: torch.Tensor, ref: torch.Tensor | None) -> np.ndarray | None:
         """The method's own map ``[N, *shape]`` (``native_map`` names it), or None."""
         return None

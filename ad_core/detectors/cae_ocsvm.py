@@ -43,6 +43,13 @@ class CAEOCSVMDetector(AEDetector):
         return {"nu": p["nu"], "gamma": p["gamma"], "contamination": p["contamination"],
                 "seed": p["seed"], "preprocess": "features"}
 
+    def _interim_state(self, train_x: torch.Tensor) -> list[str]:
+        """Mid-training: the OC-SVM fitted to the codes of ``train_x`` under the AE as it is."""
+        if hasattr(self, "svm_") or not hasattr(self, "net_"):
+            return []
+        self.svm_ = OCSVMDetector(**self._svm_params()).fit(self._embed(train_x))
+        return ["svm_"]
+
     def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
         super()._fit(data, monitor)
         svm = OCSVMDetector(**self._svm_params())

