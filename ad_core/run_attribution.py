@@ -2,14 +2,20 @@
 Scores page and ``python -m ad_core explain`` show.
 
 A run's maps come from its detector's ``attribute`` (:mod:`ad_core.detectors.attribution`): the
-model-agnostic one (occlusion / feature ablation against the run's mean training normal) and the
-method's native map where it has one. **Calibration**: every map of a run is divided by one
+model-agnostic one (occlusion / feature ablation against the run's reference, :func:`references`)
+and the method's native map where it has one. **Calibration**: every map of a run is divided by one
 number per run and method, the 99th percentile of |attribution| over the maps of up to
 ``CALIBRATION_N`` of the run's normal test samples — never by the image's own min-max. So 0 = no
 effect, 1 = as strong as the strongest effects seen on normal samples of this run, the same on
-every sample; a normal sample's map stays mostly below 1, an anomaly's goes beyond. The reference
-(mean, 5th and 95th percentile of the training normals: a table's "normal range") and the scales
-are cached in the run folder.
+every sample; a normal sample's map stays mostly below 1, an anomaly's goes beyond.
+
+**Reference** (what a part is replaced by, :func:`reference_kind`): the run's mean training normal
+when the detector itself scores that mean as normal (at or below its threshold); otherwise — NeuTraL
+AD on images scores the blurry mean digit as more anomalous than 7 of 8 flagged anomalies, so no
+part of a sample could be "explained" by it — each sample's nearest training normal (Euclidean, in
+input space), a real normal the detector accepts. The reference data (mean, 5th and 95th percentile
+of the training normals: a table's "normal range", and up to :data:`POOL_N` training normals) and
+the scales are cached in the run folder.
 """
 
 from __future__ import annotations
@@ -31,8 +37,11 @@ from ad_core.runs import Run, load_npz
 CALIBRATION_N = 8
 #: The percentile of |attribution| over them that maps to 1.
 CALIBRATION_Q = 99.0
-AGNOSTIC_LABEL = {"occlusion": "score drop when the patch is replaced by normal training data",
-                  "ablation": "score drop when the feature is replaced by its normal value"}
+#: Training normals kept for the nearest-normal reference.
+POOL_N = 1000
+REFERENCE_NAME = {"mean": "the mean training normal", "nearest": "the nearest training normal"}
+AGNOSTIC_LABEL = {"occlusion": "score drop when the patch is replaced by {ref}'s",
+                  "ablation": "score drop when the feature is replaced by {ref}'s value"}
 COLOUR_MEANING = ("Colour = the score change when this part is replaced by the run's normal "
                   "training data, in units of the strongest effects on the run's normal samples "
                   "(their 99th percentile = 1): red raises the anomaly score, blue lowers it, "
@@ -63,9 +72,10 @@ def _key(r: Run, what: str) -> tuple[str, str]:
 
 
 def run_reference(r: Run) -> dict[str, np.ndarray]:
-    """The run's training normals summarised: ``mean`` (the attribution reference), ``lo`` and
-    ``hi`` (their 5th and 95th percentiles) per input element; rebuilt from the run's task spec
-    (same seed → same split) once, then cached in ``cache/attribution_reference.npz``."""
+    """The run's training normals summarised: ``mean`` (the default attribution reference),
+    ``lo`` and ``hi`` (their 5th and 95th percentiles) per input element, and ``pool`` (up to
+    :data:`POOL_N` of them, evenly spread: the nearest-normal references); rebuilt from the run's
+    task spec (same seed → same split) once, then cached in ``cache/attribution_reference.npz``."""
     key = _key(r, "reference")
     with _lock:
         if key in _memo:
@@ -76,13 +86,50 @@ def run_reference(r: Run) -> dict[str, np.ndarray]:
 
         x = build_experiment_task(ExperimentSpec.from_record(r.config)).train_x.numpy()
         x = x.astype(np.float32)
+        pick = np.unique(np.linspace(0, len(x) - 1, min(POOL_N, len(x))).round().astype(int))
         return {"mean": x.mean(0), "lo": np.percentile(x, 5, axis=0).astype(np.float32),
-                "hi": np.percentile(x, 95, axis=0).astype(np.float32)}
+                "hi": np.percentile(x, 95, axis=0).astype(np.float32), "pool": x[pick]}
 
     ref = r.cached_arrays("attribution_reference", compute)
+    if "pool" not in ref:  # cached before the nearest-normal reference existed
+        ref = compute()
+        r.store_arrays("attribution_reference", ref)
     with _lock:
         _memo[key] = ref
     return ref
+
+
+def reference_kind(r: Run, det: Detector) -> str:
+    """``"mean"`` when the detector scores the run's mean training normal at or below its own
+    threshold (the mean is a normal input to it), else ``"nearest"`` (module docstring)."""
+    key = _key(r, "reference_kind")
+    with _lock:
+        if key in _memo:
+            return str(_memo[key])
+    mean = run_reference(r)["mean"]
+    score = float(det.decision_function(np.asarray(mean, np.float32)[None])[0])
+    kind = "mean" if score <= float(det.threshold_) else "nearest"
+    with _lock:
+        _memo[key] = kind
+    return kind
+
+
+def references(r: Run, det: Detector, x: np.ndarray) -> np.ndarray:
+    """The reference of every sample of ``x`` (``[N, *shape]``) under :func:`reference_kind`:
+    the mean training normal, or each sample's nearest training normal."""
+    ref = run_reference(r)
+    x = np.asarray(x, dtype=np.float32)
+    if reference_kind(r, det) == "mean":
+        return np.broadcast_to(ref["mean"], x.shape).copy()
+    pool = np.asarray(ref["pool"], np.float32).reshape(len(ref["pool"]), -1)
+    flat = x.reshape(len(x), -1)
+    d2 = (flat ** 2).sum(1)[:, None] - 2.0 * flat @ pool.T + (pool ** 2).sum(1)[None]
+    return np.asarray(ref["pool"])[np.argmin(d2, axis=1)].astype(np.float32)
+
+
+def agnostic_label(r: Run, det: Detector, method: str) -> str:
+    """What the model-agnostic map of ``method`` measures on this run, naming its reference."""
+    return AGNOSTIC_LABEL[method].format(ref=REFERENCE_NAME[reference_kind(r, det)])
 
 
 def methods_of(det: Detector) -> list[str]:
@@ -114,20 +161,23 @@ def run_scales(r: Run, det: Detector) -> dict[str, float]:
             return dict(_memo[key])  # type: ignore[call-overload]
     path = r.path / "cache" / "attribution_scale.json"
     want = methods_of(det)
+    kind = reference_kind(r, det)
     scales: dict[str, float] = {}
     if path.exists():
-        with contextlib.suppress(OSError, ValueError):
-            scales = {k: float(v) for k, v in json.loads(path.read_text()).items()}
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            saved = json.loads(path.read_text())
+            if saved.pop("reference", "mean") == kind:  # scales of another reference are stale
+                scales = {k: float(v) for k, v in saved.items()}
     if not all(m in scales for m in want):
         xs = normal_samples(r)
-        ref = run_reference(r)["mean"]
+        ref = references(r, det, xs)
         for m in want:
             if m not in scales:
                 scales[m] = calibration_scale(det.attribute(xs, method=m, reference=ref),
                                               CALIBRATION_Q)
         with contextlib.suppress(OSError):
             tmp = r.cache_path(f"attribution_scale.{os.getpid()}-{threading.get_ident()}.tmp")
-            tmp.write_text(json.dumps(scales))
+            tmp.write_text(json.dumps({**scales, "reference": kind}))
             os.replace(tmp, path)
     with _lock:
         _memo[key] = dict(scales)
@@ -137,12 +187,13 @@ def run_scales(r: Run, det: Detector) -> dict[str, float]:
 def sample_maps(r: Run, det: Detector, x1: np.ndarray) -> list[SampleMap]:
     """Every map of one input ``x1`` (one sample, the run's input shape) by run ``r``,
     calibrated on the run."""
-    ref = run_reference(r)["mean"]
+    x = np.asarray(x1, dtype=np.float32)[None]
+    ref = references(r, det, x)
     scales = run_scales(r, det)
     out = []
     for m in methods_of(det):
-        values = det.attribute(np.asarray(x1, dtype=np.float32)[None], method=m, reference=ref)[0]
-        label = det.native_map if m == "native" else AGNOSTIC_LABEL[m]
+        values = det.attribute(x, method=m, reference=ref)[0]
+        label = det.native_map if m == "native" else agnostic_label(r, det, m)
         out.append(SampleMap(m, label, values, scales[m]))
     return out
 
@@ -157,10 +208,11 @@ def flagged_drivers(r: Run, det: Detector | None = None, limit: int = 40
     x = r.test_x()
     if x.ndim != 2:
         return None
-    path = r.path / "cache" / f"attribution_flagged_{limit}.npz"
+    det = det if det is not None else r.detector()
+    name = f"attribution_flagged_{limit}_{reference_kind(r, det)}"
+    path = r.path / "cache" / f"{name}.npz"
     if path.exists():
         return load_npz(path)
-    det = det if det is not None else r.detector()
     sc = r.scores
     if not len(x) or "test" not in sc:
         raise BadDataError(f"Run {r.run_id} stored no test inputs or scores.")
@@ -169,13 +221,14 @@ def flagged_drivers(r: Run, det: Detector | None = None, limit: int = 40
     if not len(flagged):
         return None
     top = flagged[np.argsort(-s[flagged], kind="stable")][:limit]
-    ref = run_reference(r)["mean"]
     scale = run_scales(r, det)["ablation"]
-    a = np.abs(det.attribute(x[top], method="ablation", reference=ref)) / scale
-    b = np.abs(det.attribute(normal_samples(r), method="ablation", reference=ref)) / scale
+    xn = normal_samples(r)
+    a = np.abs(det.attribute(x[top], method="ablation", reference=references(r, det, x[top])))
+    b = np.abs(det.attribute(xn, method="ablation", reference=references(r, det, xn)))
+    a, b = a / scale, b / scale
     out = {"flagged": a.mean(0).astype(np.float32), "normal": b.mean(0).astype(np.float32),
            "n_flagged": np.asarray(len(top)), "n_all_flagged": np.asarray(len(flagged))}
-    r.store_arrays(f"attribution_flagged_{limit}", out)
+    r.store_arrays(name, out)
     return out
 
 
@@ -185,13 +238,19 @@ def gallery_maps(r: Run, rows: np.ndarray) -> np.ndarray:
     ``cache/attribution_rows.npz`` so a gallery is attributed once."""
     path = r.path / "cache" / "attribution_rows.npz"
     cached = load_npz(path) if path.exists() else {}
+    det = None
+    kind = cached.get("reference")
+    if kind is None or str(kind) not in REFERENCE_NAME:  # cached before the reference choice
+        det = r.detector()
+        kind, cached = reference_kind(r, det), {}
+    kind = str(kind)
     todo = [int(i) for i in rows if f"r{int(i)}" not in cached]
     if todo:
-        det = r.detector()
-        x = r.test_x()
-        ref = run_reference(r)["mean"]
+        det = det if det is not None else r.detector()
+        x = r.test_x()[todo]
         scale = run_scales(r, det)[methods_of(det)[0]]
-        maps = det.attribute(x[todo], reference=ref) / scale
-        cached = {**cached, **{f"r{i}": m.sum(0).astype(np.float32) for i, m in zip(todo, maps)}}
+        maps = det.attribute(x, reference=references(r, det, x)) / scale
+        cached = {**cached, **{f"r{i}": m.sum(0).astype(np.float32) for i, m in zip(todo, maps)},
+                  "reference": np.asarray(kind)}
         r.store_arrays("attribution_rows", cached)
     return np.stack([cached[f"r{int(i)}"] for i in rows])

@@ -59,7 +59,9 @@ with user_errors():
         if len(x_all) and not run.detector_problem() and st.toggle(
                 "Overlay attribution maps", False, key="recon-overlay",
                 help="Beside the error map, the model-agnostic view: the score drop when a patch "
-                     "is replaced by the mean training normal, on the run's calibrated scale."):
+                     "is replaced by normal training data (the mean training normal, or the "
+                     "nearest one where the detector rejects the mean), on the run's calibrated "
+                     "scale."):
             with st.spinner("Attributing these samples' scores (once per image)…"):
                 maps = run_attribution.gallery_maps(run, rows[pos])
             show_figure(map_tiles(inputs[pos], maps, [f"#{int(r)}" for r in rows[pos]],

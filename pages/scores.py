@@ -117,8 +117,9 @@ with user_errors():
                 if not run.detector_problem() and st.toggle(
                         "Overlay attribution maps", key=f"scores-overlay-{g}",
                         help="Which parts of each image raise the score: the score drop when a "
-                             "patch is replaced by the mean training normal, on the run's "
-                             "calibrated scale."):
+                             "patch is replaced by normal training data (the mean training "
+                             "normal, or the nearest one where the detector rejects the mean), "
+                             "on the run's calibrated scale."):
                     with st.spinner("Attributing the gallery's scores (once per image)…"):
                         maps = run_attribution.gallery_maps(run, rows)
                     show_figure(map_tiles(x[rows], maps, [f"#{int(r)}" for r in rows],
@@ -145,8 +146,10 @@ with user_errors():
         else:
             show_figure(feature_drivers(drivers["flagged"], drivers["normal"], feature_names,
                                         n_flagged=int(drivers["n_flagged"])), "drivers", run)
-            st.caption("Each feature of a flagged sample is replaced by its normal value (the "
-                       "mean training normal) and the drop of the score is measured; bars are "
+            st.caption("Each feature of a flagged sample is replaced by its normal value (that "
+                       "of the mean training normal, or of the nearest training normal where "
+                       "the detector rejects the mean) and the drop of the score is measured; "
+                       "bars are "
                        "the mean over the highest-scored flagged samples, in units of the "
                        "strongest effects on the run's normal samples, normal samples beside.")
 

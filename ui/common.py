@@ -75,18 +75,23 @@ AWAIT_POLL_S = 2.0
 #: …but a session whose job is next or running and shared by at most two sessions looks every
 #: second: its live score histogram should be on screen within 3 s of a quick start's click.
 AWAIT_FAST_POLL_S = 1.0
+#: …and every half second until its first live histogram is drawn (then back to 1 s): a quick
+#: start's first snapshot arrives 0.1 s into the fit, so the poll was most of the wait for it.
+AWAIT_FIRST_POLL_S = 0.5
 
 
 def await_poll_s(s: Any) -> float:
     """Seconds between two looks at the awaited job ``s``: fast while it alone matters to this
-    session (running, or first in a short queue, with at most two owners), else
-    :data:`AWAIT_POLL_S` — a class of ten waiting on one job polls at the slower rate."""
+    session (running, or first in a short queue, with at most two owners) — fastest until its
+    first live histogram — else :data:`AWAIT_POLL_S`: a class of ten waiting on one job polls at
+    the slower rate."""
     if s.n_owners > 2:
         return AWAIT_POLL_S
+    fast = AWAIT_FAST_POLL_S if s.live is not None else AWAIT_FIRST_POLL_S
     if s.status == services.RUNNING:
-        return AWAIT_FAST_POLL_S
+        return fast
     info = services.queue_info(s.job_id)
-    return AWAIT_FAST_POLL_S if info is not None and info.position == 0 and info.queued <= 1 \
+    return fast if info is not None and info.position == 0 and info.queued <= 1 \
         else AWAIT_POLL_S
 
 
@@ -158,13 +163,16 @@ def awaited_job_view() -> None:
         st.error(f"The training did not finish: {s.error or s.status}")
         return
     st.subheader(s.label)
+    every = await_poll_s(s)
 
-    @st.fragment(run_every=await_poll_s(s))
+    @st.fragment(run_every=every)
     @guarded("the training progress")
     def progress() -> None:
         snap = services.job(jid, owner())
         if not snap.active:
             st.rerun(scope="app")  # same page: draw the run (or the error) in a full run
+        if every == AWAIT_FIRST_POLL_S and snap.live is not None:
+            st.rerun(scope="app")  # the first histogram is in: set the 1 s poll
         if snap.joined:
             st.info("Another browser session started this same experiment; you joined it and "
                     "will see the same run.", icon=":material/group:")

@@ -5,12 +5,14 @@ normal classes of ``mnist5k`` and on ``breast_cancer`` (runs saved under
 ``runs/.attribution-bench/`` and reused by content key on a second call), then for each run:
 
 - **Deletion test.** For ``--samples`` anomalies of the test set that the run flags (spread over
-  their score range), the most-attributed pixels (or features) are replaced by the reference (the
-  mean training normal) in ``--steps`` equal steps, each step scored by the run's own
-  ``decision_function`` (:func:`ad_core.detectors.attribution.deletion_curve`). The curve is
-  normalised per sample (1 = untouched score, 0 = everything replaced) and its area is taken
-  (lower = the order found what makes the score high sooner). Orders compared: the model-agnostic
-  attribution, the native map (where the method has one) and ``--random`` random orders.
+  their score range), the most-attributed pixels (or features) are replaced by the run's reference
+  (the mean training normal, or each sample's nearest training normal where the detector scores
+  the mean as anomalous: :func:`ad_core.run_attribution.reference_kind`) in ``--steps`` equal
+  steps, each step scored by the run's own ``decision_function``
+  (:func:`ad_core.detectors.attribution.deletion_curve`). The curve is normalised per sample
+  (1 = untouched score, 0 = everything replaced) and its area is taken (lower = the order found
+  what makes the score high sooner). Orders compared: the model-agnostic attribution, the native
+  map (where the method has one) and ``--random`` random orders.
 - **Speed.** The time of the app's per-sample maps (:func:`ad_core.run_attribution.sample_maps`:
   model-agnostic + native, calibration cached) for one 28×28 image through every run of a task,
   and for one table row; the targets are 2 s and 0.5 s on 2 cores.
@@ -34,7 +36,7 @@ from ad_core.bench import write_results
 from ad_core.errors import UserError
 from ad_core.experiment import ExperimentSpec, machine_info, run_experiment, run_key
 from ad_core.paths import REPO_ROOT
-from ad_core.run_attribution import run_reference, run_scales, sample_maps
+from ad_core.run_attribution import REFERENCE_NAME, reference_kind, references, run_scales, sample_maps
 from ad_core.runs import Run, find_run, load_run
 from ad_core.sample_report import loaded_detector
 
@@ -83,13 +85,13 @@ def deletion_rows(r: Run, args: argparse.Namespace) -> dict[str, Any]:
     from ad_core.detectors.attribution import deletion_auc, deletion_curve
 
     det = loaded_detector(r)
-    ref = run_reference(r)["mean"]
     run_scales(r, det)  # calibration, cached (timed separately)
     x = r.test_x()
     rows = pick_anomalies(r, float(det.threshold_), args.samples)
+    refs = references(r, det, x[rows])
     out: dict[str, list[float]] = {"attribution": [], "native": [], "random": [], "peak": []}
     rng = np.random.default_rng(args.seed)
-    for i in rows:
+    for i, ref in zip(rows, refs):
         maps = {m.method: m.values for m in sample_maps(r, det, x[i])}
         agn = maps.get("occlusion", maps.get("ablation"))
         f, sc = deletion_curve(det, x[i], agn, ref, args.steps)
@@ -103,7 +105,8 @@ def deletion_rows(r: Run, args: argparse.Namespace) -> dict[str, Any]:
                          for _ in range(args.random)])
         out["random"].append(float(rand[np.isfinite(rand)].mean()) if np.isfinite(rand).any()
                              else float("nan"))
-    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()} | {"rows": rows}
+    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()} | {
+        "rows": rows, "reference": reference_kind(r, det)}
 
 
 def time_maps(runs: list[Run], x1: np.ndarray, repeats: int = 5) -> dict[str, float]:
@@ -195,10 +198,11 @@ def main(argv: list[str] | None = None) -> int:
                             "run_id": r.run_id, "auroc": float(r.metrics.get("auroc", np.nan)),
                             "params": params, "reused": reused, "train_s": round(t1 - t0, 1),
                             "calibration_s": round(t2 - t1, 2), "deletion_s": round(t3 - t2, 1),
-                            "test_rows": dl["rows"].tolist(),
+                            "test_rows": dl["rows"].tolist(), "reference": dl["reference"],
                             **{k: dl[k].tolist() for k in ("attribution", "native", "random",
                                                            "peak")}})
-            print(f"{dataset} {normal} {d}: attribution {fmt(dl['attribution'])} native "
+            print(f"{dataset} {normal} {d} ({dl['reference']} reference): attribution "
+                  f"{fmt(dl['attribution'])} native "
                   f"{fmt(dl['native'])} random {fmt(dl['random'])} "
                   f"(train {t1 - t0:.0f}s, calib {t2 - t1:.1f}s, deletion {t3 - t2:.0f}s)",
                   flush=True)
@@ -250,9 +254,12 @@ def figure(task: tuple[str, list[str], list[str]], overrides: dict[str, dict[str
                      [(titles[m.method], m.calibrated) for m in sample_maps(r, det, x1)]))
     out = save_grid_png(RESULTS_PNG, x1, grid, caption=(
         f"mnist5k test row {row} (kind {runs[0].test_kinds()[row]}), normal class "
-        f"{'+'.join(normal)}. " + "Colour: score change when the part is replaced by the mean "
-        "training normal, 1 = the strongest effects on the run's normal samples; red raises "
-        "the anomaly score, blue lowers it; same scale for every sample of a run."))
+        f"{'+'.join(normal)}. " + "Colour: score change when the part is replaced by the run's "
+        "normal reference (the mean training normal; for "
+        + (", ".join(r.config["detector"] for r in runs
+                     if reference_kind(r, loaded_detector(r)) == "nearest") or "no run")
+        + ": the nearest training normal), 1 = the strongest effects on the run's normal samples; "
+        "red raises the anomaly score, blue lowers it; same scale for every sample of a run."))
     print(f"wrote {out}")
     return 0
 
@@ -265,7 +272,9 @@ def notes(args: argparse.Namespace, load: tuple[float, ...]) -> str:
             f"breast_cancer (benign normal), quick presets.{over} Per run {args.samples} test "
             f"anomalies it flags (spread over their scores), {args.steps} deletion steps, "
             f"{args.random} random orders each. Deletion AUC: the score as the top-k % "
-            "attributed pixels/features are replaced by the mean training normal, normalised per "
+            "attributed pixels/features are replaced by the run's reference (column *reference*: "
+            "the mean training normal where the detector scores it as normal, else each sample's "
+            "nearest training normal), normalised per "
             "sample (1 = untouched, 0 = all replaced), area over k; lower = more faithful. Mean "
             "[95 % bootstrap CI over samples]. Machine load average after the run "
             f"{[round(v, 2) for v in load]}" + (" (other work shared the 2 cores)." if load[0] > 2.5
@@ -274,9 +283,9 @@ def notes(args: argparse.Namespace, load: tuple[float, ...]) -> str:
 
 def report(results: list[dict[str, Any]], timings: dict[str, dict[str, float]],
            args: argparse.Namespace) -> str:
-    lines = ["| dataset | detector | n (undefined) | AUROC | deletion AUC: attribution | native | "
-             "random | attribution − random | better than random? |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | detector | reference | n (undefined) | AUROC | deletion AUC: attribution "
+             "| native | random | attribution − random | better than random? |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     by: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in results:
         by.setdefault((row["dataset"], row["detector"]), []).append(row)
@@ -296,7 +305,8 @@ def report(results: list[dict[str, Any]], timings: dict[str, dict[str, float]],
             rose = int((peak[np.isfinite(peak)] > 1.0).sum())
             why = []
             if undefined:
-                why.append(f"for {undefined} of {len(att)} samples the mean training normal "
+                refs = sorted({REFERENCE_NAME[r.get("reference", "mean")] for r in rows})
+                why.append(f"for {undefined} of {len(att)} samples {' / '.join(refs)} "
                            "itself scores at least as high as the sample, so replacing parts by "
                            "it cannot explain the score (a reference problem, not an order one)")
             if rose:
@@ -306,11 +316,12 @@ def report(results: list[dict[str, Any]], timings: dict[str, dict[str, float]],
                            "additive, so the one-at-a-time ranking does not carry over)")
             verdicts.append((ds, d, better + (": " + "; ".join(why) if why else "")))
         au = np.mean([r["auroc"] for r in rows])
-        lines.append(f"| {ds} | {d} | {ok} ({undefined}) | {au:.3f} | {fmt(att)} | {fmt(nat)} | {fmt(rnd)} | "
-                     f"{fmt(diff)} | {better} |")
+        kinds = "/".join(sorted({r.get("reference", "mean") for r in rows}))
+        lines.append(f"| {ds} | {d} | {kinds} | {ok} ({undefined}) | {au:.3f} | {fmt(att)} | "
+                     f"{fmt(nat)} | {fmt(rnd)} | {fmt(diff)} | {better} |")
     lines += ["", "Seconds for the maps of one input through every run of a task (model-agnostic "
-              "+ native map, calibration cached; fastest of 5 calls after a warm-up, on a "
-              "machine shared with other work; CPU seconds of all threads on the second line):",
+              "+ native map, calibration cached; fastest of 5 calls after a warm-up; CPU seconds "
+              "of all threads on the second line; the load average is in the notes above):",
               "", "| task | " + " | ".join(IMAGE_DETECTORS) + " | total | target | met |",
               "|---|" + "---|" * (len(IMAGE_DETECTORS) + 3)]
     for task, t in timings.items():
@@ -323,7 +334,7 @@ def report(results: list[dict[str, Any]], timings: dict[str, dict[str, float]],
             lines.append(f"| {task} {what} s | " + " | ".join(cells) + f" | {total:.2f} | "
                          f"{'≤ ' + str(target) if not suffix else ''} | {met} |")
     lines += ["", "*undefined*: samples whose score does not drop when everything is replaced by "
-              "the reference (the mean training normal scores at least as high as the sample), so "
+              "the reference (the reference itself scores at least as high as the sample), so "
               "the normalised curve has no scale; they are left out of the means."]
     if verdicts:
         lines += ["", "Where the attribution order is not shown better than random: "

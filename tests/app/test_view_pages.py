@@ -184,7 +184,7 @@ def test_scores_page_shows_which_features_drive_a_table_runs_flagged_samples(run
     at = render("scores", res.run_id)
     assert "Which features drive the flagged samples" in [h.value for h in at.subheader]
     assert any(c.key.endswith("drivers") for c in at.get("plotly_chart"))
-    assert (runs / res.run_id / "cache" / "attribution_flagged_40.npz").exists()
+    assert (runs / res.run_id / "cache" / "attribution_flagged_40_mean.npz").exists()
 
 
 @pytest.mark.parametrize("detector", ["ae", "toll", "lisae"])

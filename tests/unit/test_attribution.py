@@ -211,3 +211,30 @@ def test_a_runs_calibrated_maps_are_quiet_on_a_normal_sample_and_loud_on_an_anom
     loud = np.abs(sample_maps(r, det, x[anomaly])[0].calibrated).max()
     assert quiet < 1.0 < loud  # 1 = the strongest effects on the run's normal samples
     assert set(run_scales(r, det)) == {"ablation"}
+
+
+def test_the_reference_is_the_nearest_training_normal_where_the_detector_rejects_the_mean() -> None:
+    from ad_core import run_attribution as RA
+    from ad_core.experiment import ExperimentSpec, run_experiment
+    from ad_core.runs import load_run
+
+    r = load_run(run_experiment(ExperimentSpec("breast_cancer", ["benign"], "iforest",
+                                               explain_n=10, embed_n=50)).run_id)
+    det = r.detector()
+    assert RA.reference_kind(r, det) == "mean"  # IsolationForest accepts the mean benign row
+    x = r.test_x()[:3]
+    np.testing.assert_array_equal(RA.references(r, det, x),
+                                  np.broadcast_to(RA.run_reference(r)["mean"], x.shape))
+
+    class RejectsEverything:  # scores every input above its threshold, the mean included
+        threshold_ = 0.0
+
+        def decision_function(self, x):
+            return np.ones(len(x))
+
+    RA._memo.clear()
+    pool = RA.run_reference(r)["pool"]
+    near = pool[[5, 17]] + np.float32(1e-3)
+    assert RA.reference_kind(r, RejectsEverything()) == "nearest"
+    np.testing.assert_array_equal(RA.references(r, RejectsEverything(), near), pool[[5, 17]])
+    RA._memo.clear()
