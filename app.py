@@ -136,10 +136,16 @@ def _pick_run(key: str) -> None:
 
     Only the selector drawn last counts: a selector drawn while no run was chosen (during a
     quick start's progress view) can still report its "none" after the run opened, when its
-    state reaches the server late on a busy machine; that must not clear the new run."""
+    state reaches the server late on a busy machine; that must not clear the new run. A value
+    that is no run id is ignored too: when the current run's folder is deleted under a running
+    server, its option's label changes and the browser sent the old *label* back (Streamlit
+    matches a selectbox's value by label), which became the "current run"."""
     if key != st.session_state.get("sidebar_run_key"):
         return
-    set_current_run(st.session_state.get(key) or None)
+    picked = st.session_state.get(key) or None
+    if picked is not None and picked not in {r.run_id for r in list_runs()}:
+        return
+    set_current_run(picked)
 
 
 def sidebar_runs() -> None:

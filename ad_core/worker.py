@@ -77,25 +77,33 @@ def _env_int(*names: str) -> int | None:
     return None
 
 
-#: Threads of one job when neither environment variable says. One: a class's jobs are many and
-#: independent, and a second thread buys little (the quick-start Toll fit: 7.7–8.1 s on 1 thread,
-#: 5.2–5.8 s on 2, standalone on this machine), so k one-thread jobs side by side finish a queue
-#: about 1.4× sooner than k/2 two-thread ones. A single long job is faster wider: set
-#: ``ANOMALY_LAB_TRAINING_THREADS``.
+#: Threads of one job when neither environment variable says, on a machine of more than two
+#: cores. One: a class's jobs are many and independent, and a second thread buys little (the
+#: quick-start Toll fit: 6.6 s on 1 thread, 4.2 s on 2, standalone on 2 cores), so k one-thread
+#: jobs side by side finish a queue about 1.4× sooner than k/2 two-thread ones. A single long job
+#: is faster wider: set ``ANOMALY_LAB_TRAINING_THREADS``. On one or two cores only one job fits
+#: anyway, and it takes every core (:func:`training_threads`).
 DEFAULT_JOB_THREADS = 1
 
 
 def training_threads() -> int:
     """Torch intra-op threads of one training job: ``ANOMALY_LAB_TRAINING_THREADS`` (or its older
     name ``ANOMALY_LAB_TRAIN_THREADS``); else the spare cores (all but one, left to the server)
-    shared among ``ANOMALY_LAB_TRAINING_WORKERS`` when that is set; else
-    ``min(DEFAULT_JOB_THREADS, spare cores)`` — 1 on 2 cores, as before the pool."""
+    shared among ``ANOMALY_LAB_TRAINING_WORKERS`` when that is set; else, on one or two cores
+    (where one job at a time is all that fits), every core; else
+    ``min(DEFAULT_JOB_THREADS, spare cores)``. Two threads on 2 cores: the server mostly waits
+    while a job trains (the live view is built once per snapshot for every session), and the
+    quick start measured faster so (``python -m ad_core.benchmarks.quickstart``)."""
     threads = _env_int("ANOMALY_LAB_TRAINING_THREADS", "ANOMALY_LAB_TRAIN_THREADS")
     if threads:
         return threads
     spare = max(1, usable_cores() - 1)
     workers = _env_int("ANOMALY_LAB_TRAINING_WORKERS")
-    return max(1, spare // workers) if workers else min(DEFAULT_JOB_THREADS, spare)
+    if workers:
+        return max(1, spare // workers)
+    if usable_cores() <= 2:
+        return usable_cores()
+    return min(DEFAULT_JOB_THREADS, spare)
 
 
 def training_workers() -> int:
