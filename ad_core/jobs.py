@@ -77,6 +77,7 @@ from ad_core.runs import find_run, new_run_id, runs_root
 from ad_core.worker import (
     ThreadTrainer,
     TrainingProcess,
+    job_threads,
     take_early,
     training_engine,
     training_threads,
@@ -802,6 +803,13 @@ class JobManager:
             if trainer is not None:
                 trainer.close()
 
+    def _busy(self, job: _Job) -> bool:
+        """Whether the server is serving a class while ``job`` starts: other jobs wait in the
+        queue, or more than two sessions follow this one (:func:`ad_core.worker.job_threads`)."""
+        with self._cv:
+            waiting = sum(len(q) for q in self._queues.values())
+        return waiting > 0 or len(job.owners) > 2
+
     def _run(self, job: _Job, slot: int = 0) -> None:
         """Hand ``job`` to slot ``slot``'s trainer and replay its messages into the job record;
         its last message decides the job's status (the one mapping of how a training ended)."""
@@ -810,7 +818,7 @@ class JobManager:
         trainer = None
         try:
             trainer = self._training_process(slot)
-            trainer.submit(job.spec, self.root, job.run_id)
+            trainer.submit(job.spec, self.root, job.run_id, job_threads(self._busy(job)))
             while True:
                 if job.cancel.is_set():
                     trainer.cancel.set()

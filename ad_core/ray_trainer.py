@@ -225,8 +225,9 @@ class RayTrainer:
 
         threading.Thread(target=wait_warm, name="ray-warm", daemon=True).start()
 
-    def submit(self, spec: Any, root: Any, run_id: str) -> None:
-        """Start one job's task (one at a time per slot)."""
+    def submit(self, spec: Any, root: Any, run_id: str, threads: int | None = None) -> None:
+        """Start one job's task (one at a time per slot); its threads are the CPUs its task
+        asked Ray for, so ``threads`` is ignored."""
         from ad_core.runs import runs_root
 
         self.cancel.clear()

@@ -21,12 +21,15 @@ Cancel is a shared :class:`multiprocessing.Event` that the training loop polls t
 Several processes serve the job manager's pool on a bigger machine (:func:`training_workers`,
 ``ANOMALY_LAB_TRAINING_WORKERS``), each a :class:`TrainingProcess` running one job at a time with
 :func:`training_threads` torch threads (``ANOMALY_LAB_TRAINING_THREADS``); by default every spare
-core (all but one, left to the server) runs a job of one thread — on 2 cores that is one process
-of one thread, as before the pool. On 2 cores, measured: standalone, the quick-start Toll fit takes
-5.2–5.8 s on 2 threads and 7.7–8.1 s on 1, but inside the app (server, browser and projection
-worker on the same cores) 2 threads took 14.0–14.7 s against 9.4–9.9 s on 1: a preempted OpenMP
-thread stalls every barrier.
-``OMP_WAIT_POLICY=PASSIVE`` did not help (11.5 s standalone on 2 threads).
+core (all but one, left to the server) runs a job of one thread. On one or two cores one job fits,
+and the thread count is chosen per job (:func:`job_threads`): every core for a job the server
+has time for, one thread while it serves a class (jobs waiting, or more than two sessions
+following the job). Measured on 2 cores (2026-12-06): a quick start on a fresh server with 2
+threads opens its charts 8.9–9.0 s after the click (first live histogram 2.4–2.5 s), where 1
+thread took 12.9–17.1 s; but ten sessions training ten classes at once finished the last 108.9 s
+after their clicks on 2 threads against 90.7 s on 1: a preempted OpenMP thread stalls every
+barrier, and ten polling sessions preempt it. ``OMP_WAIT_POLICY=PASSIVE`` did not help (11.5 s
+standalone on 2 threads).
 """
 
 from __future__ import annotations
@@ -104,6 +107,20 @@ def training_threads() -> int:
     if usable_cores() <= 2:
         return usable_cores()
     return min(DEFAULT_JOB_THREADS, spare)
+
+
+def job_threads(busy: bool) -> int:
+    """Torch threads for the next job: :func:`training_threads`, except on one or two cores while
+    the server is *busy* — other jobs wait in the queue or more than two sessions follow this
+    one — where the job gets one thread and leaves the other core to the server: ten sessions
+    polling their progress views slowed a two-thread job so much that a queue of ten different
+    quick starts finished later than on one thread (``python -m ad_core.benchmarks.classroom``:
+    108.9 s against 90.7 s). ``ANOMALY_LAB_TRAINING_THREADS`` always wins."""
+    chosen = _env_int("ANOMALY_LAB_TRAINING_THREADS", "ANOMALY_LAB_TRAIN_THREADS",
+                      "ANOMALY_LAB_TRAINING_WORKERS")
+    if busy and usable_cores() <= 2 and not chosen:
+        return 1
+    return training_threads()
 
 
 def training_workers() -> int:
@@ -194,7 +211,9 @@ def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...],
             return
         if msg is None:
             return
-        spec, root, run_id = msg
+        spec, root, run_id, job_threads_ = msg
+        if job_threads_:
+            set_threads(job_threads_)
         run_job(conn, cancel, spec, root, run_id, run_experiment)
 
 
@@ -248,10 +267,11 @@ class TrainingProcess:
         """Whether the process is still running."""
         return self.process.is_alive()
 
-    def submit(self, spec: Any, root: Any, run_id: str) -> None:
-        """Hand one job to the process (it runs one at a time)."""
+    def submit(self, spec: Any, root: Any, run_id: str, threads: int | None = None) -> None:
+        """Hand one job to the process (it runs one at a time), on ``threads`` torch threads
+        (default: the ones it has)."""
         self.cancel.clear()
-        self.conn.send((spec, None if root is None else str(root), run_id))
+        self.conn.send((spec, None if root is None else str(root), run_id, threads))
 
     def receive(self, timeout: float) -> tuple | None:
         """The next message, or ``None`` when none arrived within ``timeout`` seconds.
@@ -296,8 +316,9 @@ class ThreadTrainer:
         self.ready = True
         self.alive = True
 
-    def submit(self, spec: Any, root: Any, run_id: str) -> None:
-        """Run one job in a new thread (the job manager runs one at a time)."""
+    def submit(self, spec: Any, root: Any, run_id: str, threads: int | None = None) -> None:
+        """Run one job in a new thread (the job manager runs one at a time); ``threads`` is
+        ignored: this process's torch threads are its own."""
         self.cancel.clear()
         conn = types.SimpleNamespace(send=self._inbox.put)
         threading.Thread(target=run_job, args=(conn, self.cancel, spec, root, run_id, self._run),

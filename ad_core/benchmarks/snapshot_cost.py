@@ -8,7 +8,8 @@ overhead the issue caps at 15 %), the recorder's own count of seconds spent in s
 number of snapshots, the test samples each scores and the size of the saved ``snapshots.npz``.
 Both fits must give the same test scores (snapshots never change what is learned): the table
 says so per detector. A second table times the quick start's Toll fit on 1 and on 2 torch threads
-(the app's training process uses 1 on 2 cores: see :mod:`ad_core.worker`).
+(a training job of the app uses 1 thread on a bigger machine's pool and both cores on a 2-core
+one: :func:`ad_core.worker.training_threads`).
 
     python -m ad_core.benchmarks.snapshot_cost --reps 2
 
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=2, help="fits per variant (median)")
     ap.add_argument("--detectors", default=",".join(DETECTORS))
     ap.add_argument("--threads", type=int, default=1, help="torch threads for the main table "
-                    "(the app's training process uses 1 on 2 cores)")
+                    "(a job of the app's pool uses 1; on 2 cores the one job uses 2)")
     ap.add_argument("--out", type=Path, default=None, help="results folder (docs/results)")
     args = ap.parse_args(argv)
     from ad_core.bench import write_results

@@ -5,6 +5,7 @@ and a few epochs of the small autoencoder (about 30 s on 2 cores)."""
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 
@@ -97,3 +98,32 @@ def test_the_wait_estimate_counts_the_workers(tmp_path, monkeypatch) -> None:
     release.set()
     for i, j in enumerate(ids):
         assert m.wait(j, f"o{i}", timeout=10).status == jobs.DONE
+
+
+def test_on_two_cores_a_lone_job_takes_both_and_a_class_leaves_one_to_the_server(monkeypatch):
+    from ad_core import worker
+
+    for name in ("ANOMALY_LAB_TRAINING_THREADS", "ANOMALY_LAB_TRAIN_THREADS",
+                 "ANOMALY_LAB_TRAINING_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(worker, "usable_cores", lambda: 2)
+    assert (worker.job_threads(busy=False), worker.job_threads(busy=True)) == (2, 1)
+    assert worker.training_workers() == 1
+    monkeypatch.setattr(worker, "usable_cores", lambda: 8)  # a pool of one-thread jobs
+    assert (worker.job_threads(busy=False), worker.job_threads(busy=True)) == (1, 1)
+    assert worker.training_workers() == 7
+    monkeypatch.setattr(worker, "usable_cores", lambda: 2)
+    monkeypatch.setenv("ANOMALY_LAB_TRAINING_THREADS", "3")  # the user's choice always wins
+    assert (worker.job_threads(busy=False), worker.job_threads(busy=True)) == (3, 3)
+
+
+def test_a_job_is_busy_when_others_wait_or_a_class_follows_it(tmp_path) -> None:
+    m = jobs.JobManager(root=tmp_path, workers=1, journal=False, process=False)
+    job = jobs._Job.__new__(jobs._Job)
+    job.owners = ["a"]
+    assert not m._busy(job)
+    job.owners = ["a", "b", "c"]
+    assert m._busy(job)
+    job.owners = ["a"]
+    m._queues["b"] = collections.deque(["queued-job"])
+    assert m._busy(job)
