@@ -823,6 +823,7 @@ class JobManager:
                 if job.cancel.is_set():
                     trainer.cancel.set()
                 msg = trainer.receive(timeout=0.2)
+                trainer.want_threads(job_threads(self._busy(job)))  # a class may arrive mid-job
                 if msg is None:
                     continue
                 kind = msg[0]

@@ -225,6 +225,9 @@ class RayTrainer:
 
         threading.Thread(target=wait_warm, name="ray-warm", daemon=True).start()
 
+    def want_threads(self, threads: int) -> None:
+        """Nothing: a task's threads are the CPUs it asked Ray for."""
+
     def submit(self, spec: Any, root: Any, run_id: str, threads: int | None = None) -> None:
         """Start one job's task (one at a time per slot); its threads are the CPUs its task
         asked Ray for, so ``threads`` is ignored."""

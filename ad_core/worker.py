@@ -22,13 +22,17 @@ Several processes serve the job manager's pool on a bigger machine (:func:`train
 ``ANOMALY_LAB_TRAINING_WORKERS``), each a :class:`TrainingProcess` running one job at a time with
 :func:`training_threads` torch threads (``ANOMALY_LAB_TRAINING_THREADS``); by default every spare
 core (all but one, left to the server) runs a job of one thread. On one or two cores one job fits,
-and the thread count is chosen per job (:func:`job_threads`): every core for a job the server
-has time for, one thread while it serves a class (jobs waiting, or more than two sessions
-following the job). Measured on 2 cores (2026-12-06): a quick start on a fresh server with 2
-threads opens its charts 8.9–9.0 s after the click (first live histogram 2.4–2.5 s), where 1
-thread took 12.9–17.1 s; but ten sessions training ten classes at once finished the last 108.9 s
-after their clicks on 2 threads against 90.7 s on 1: a preempted OpenMP thread stalls every
-barrier, and ten polling sessions preempt it. ``OMP_WAIT_POLICY=PASSIVE`` did not help (11.5 s
+and the thread count follows the server's load (:func:`job_threads`, asked again between two
+steps of the running job): every core while the server has time for the job, one thread while
+it serves a class (jobs waiting, or more than two sessions following the job). Measured on 2
+cores (2026-12-06): a quick start on a fresh server with 2 threads opens its charts 8.9–9.0 s
+after the click (first live histogram 2.4–2.5 s), where 1 thread took 12.9–17.1 s; but ten
+sessions training ten classes at once finished the last 108.9 s after their clicks on 2 threads
+against 90.7 s on 1: a preempted OpenMP thread stalls every barrier, and ten polling sessions
+preempt it. On CPU, sums in another thread order differ in the last bits, so a run trained while
+the load changed may differ from a lone run of the same seed in the 7th significant digit of its
+scores (``ANOMALY_LAB_TRAINING_THREADS`` pins the count).
+``OMP_WAIT_POLICY=PASSIVE`` did not help (11.5 s
 standalone on 2 threads).
 """
 
@@ -147,11 +151,14 @@ def training_engine() -> str:
 
 class PipeMonitor:
     """The :class:`~ad_core.detectors.base.TrainingMonitor` of a job in the training process:
-    every callback becomes a message to the server; ``should_stop`` reads the shared cancel flag."""
+    every callback becomes a message to the server; ``should_stop`` reads the shared cancel flag.
+    Between two steps it also takes the torch thread count the server wants now (``threads``, a
+    shared integer, 0 = keep): the training thread is the one that may change it."""
 
-    def __init__(self, conn: Connection, cancel: Any) -> None:
+    def __init__(self, conn: Connection, cancel: Any, threads: Any = None) -> None:
         self._conn = conn
         self._cancel = cancel
+        self._threads = threads
 
     def on_start(self, total: int) -> None:
         self._conn.send(("start", int(total)))
@@ -159,6 +166,10 @@ class PipeMonitor:
     def on_step(self, step: int, loss: float, **metrics: float) -> None:
         self._conn.send(("step", int(step), float(loss),
                          {k: float(v) for k, v in metrics.items()}))
+        if self._threads is not None and self._threads.value > 0:
+            from ad_core.device import set_threads
+
+            set_threads(self._threads.value)  # does nothing when it has that count
 
     def should_stop(self) -> bool:
         return self._cancel.is_set()
@@ -182,7 +193,7 @@ def _warm_torch() -> None:
 
 
 def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...],
-          ready: Any = None, info: Any = None) -> None:
+          ready: Any = None, info: Any = None, wanted: Any = None) -> None:
     """The training process's main loop (the target of the spawned process)."""
     exit_with_parent()
     from ad_core.device import set_threads
@@ -214,11 +225,11 @@ def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...],
         spec, root, run_id, job_threads_ = msg
         if job_threads_:
             set_threads(job_threads_)
-        run_job(conn, cancel, spec, root, run_id, run_experiment)
+        run_job(conn, cancel, spec, root, run_id, run_experiment, wanted)
 
 
 def run_job(conn: Any, cancel: Any, spec: Any, root: Any, run_id: str,
-            run_experiment: Callable[..., Any]) -> None:
+            run_experiment: Callable[..., Any], threads: Any = None) -> None:
     """Run one job and report it on ``conn`` (anything with ``send``): its progress, then exactly
     one of ``done`` / ``cancelled`` / ``user_error`` / ``error`` — the one place where the way a
     training ended becomes a message (the job manager maps messages to job statuses)."""
@@ -226,7 +237,7 @@ def run_job(conn: Any, cancel: Any, spec: Any, root: Any, run_id: str,
     from ad_core.snapshots import SnapshotRecorder, save_snapshots
 
     try:
-        recorder = SnapshotRecorder(PipeMonitor(conn, cancel),
+        recorder = SnapshotRecorder(PipeMonitor(conn, cancel, threads),
                                     on_snapshot=lambda snap: conn.send(("snapshot", snap)))
         res = run_experiment(spec, recorder, root=root, run_id=run_id)
         save_snapshots(recorder, res, root)
@@ -253,11 +264,14 @@ class TrainingProcess:
         #: Receives once ``{dataset: (data fingerprint, input shape)}`` of the preloaded data.
         self.data_info = ctx.SimpleQueue()
         self.threads = threads or training_threads()
+        #: The torch threads the running job should use from its next step on (0 = keep).
+        self.wanted = ctx.Value("i", 0, lock=False)
         self.preload = tuple(preload)
         self.started = time.time()
         self.ready = False
         self.process = ctx.Process(target=serve, args=(child, self.cancel, self.threads, preload,
-                                                        self.ready_event, self.data_info),
+                                                        self.ready_event, self.data_info,
+                                                        self.wanted),
                                    name="anomaly-lab-training", daemon=True)
         self.process.start()
         child.close()
@@ -271,7 +285,12 @@ class TrainingProcess:
         """Hand one job to the process (it runs one at a time), on ``threads`` torch threads
         (default: the ones it has)."""
         self.cancel.clear()
+        self.wanted.value = int(threads or 0)
         self.conn.send((spec, None if root is None else str(root), run_id, threads))
+
+    def want_threads(self, threads: int) -> None:
+        """Ask the running job to use ``threads`` torch threads from its next step on."""
+        self.wanted.value = int(threads)
 
     def receive(self, timeout: float) -> tuple | None:
         """The next message, or ``None`` when none arrived within ``timeout`` seconds.
@@ -323,6 +342,9 @@ class ThreadTrainer:
         conn = types.SimpleNamespace(send=self._inbox.put)
         threading.Thread(target=run_job, args=(conn, self.cancel, spec, root, run_id, self._run),
                          name="anomaly-lab-training-thread", daemon=True).start()
+
+    def want_threads(self, threads: int) -> None:
+        """Nothing: this process's torch threads are its own."""
 
     def receive(self, timeout: float) -> tuple | None:
         """The next message, or ``None`` when none arrived within ``timeout`` seconds."""

@@ -179,9 +179,18 @@ def save_maps_png(path: str | Path, image: np.ndarray | None,
 
 def _save_with_caption(canvas: Any, draw: Any, path: str | Path, caption: str, *, x: int,
                        width: int) -> Path:
-    """Write the colour's meaning (or ``caption``) under a PIL picture and save it as ``path``."""
-    draw.text((x, canvas.size[1] - 50), _wrap(caption or COLOUR_NOTE, width).replace("<br>", "\n"),
-              fill="black")
+    """Write the colour's meaning (or ``caption``) under a PIL picture (whose last 50 px are kept
+    for it; taller when the text needs more) and save it as ``path``."""
+    from PIL import Image, ImageDraw
+
+    text = _wrap(caption or COLOUR_NOTE, width).replace("<br>", "\n")
+    top = canvas.size[1] - 50
+    need = draw.multiline_textbbox((x, top), text)[3] + 8
+    if need > canvas.size[1]:
+        taller = Image.new("RGB", (canvas.size[0], need), "white")
+        taller.paste(canvas, (0, 0))
+        canvas, draw = taller, ImageDraw.Draw(taller)
+    draw.text((x, top), text, fill="black")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(out)

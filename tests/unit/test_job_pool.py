@@ -36,7 +36,11 @@ def _scores(m: jobs.JobManager, snap: jobs.JobSnapshot) -> np.ndarray:
     return load_run(snap.run_id, root=m.root).scores["test"]
 
 
-def test_two_workers_train_two_jobs_at_once_with_the_one_worker_scores(pool, tmp_path) -> None:
+def test_two_workers_train_two_jobs_at_once_with_the_one_worker_scores(pool, tmp_path,
+                                                                       monkeypatch) -> None:
+    # the same torch threads for every job (by default a job's count follows the server's load,
+    # and CPU sums in another order differ in the last bits)
+    monkeypatch.setenv("ANOMALY_LAB_TRAINING_THREADS", "1")
     a, b = pool.submit(DIGITS, "alice"), pool.submit(CANCER, "bob")
     sa, sb = pool.wait(a, "alice", timeout=180), pool.wait(b, "bob", timeout=180)
     assert sa.status == sb.status == jobs.DONE, (sa.error, sb.error)
@@ -127,3 +131,26 @@ def test_a_job_is_busy_when_others_wait_or_a_class_follows_it(tmp_path) -> None:
     job.owners = ["a"]
     m._queues["b"] = collections.deque(["queued-job"])
     assert m._busy(job)
+
+
+def test_the_running_job_takes_the_thread_count_the_server_wants_between_steps() -> None:
+    import multiprocessing
+
+    import torch
+
+    from ad_core import worker
+    from ad_core.device import set_threads
+
+    sent = []
+    wanted = multiprocessing.Value("i", 0, lock=False)
+    monitor = worker.PipeMonitor(type("Conn", (), {"send": staticmethod(sent.append)})(),
+                                 threading.Event(), wanted)
+    before = set_threads(2)
+    try:
+        monitor.on_step(1, 0.5)
+        assert torch.get_num_threads() == 2  # 0 = keep
+        wanted.value = 1
+        monitor.on_step(2, 0.4)
+        assert torch.get_num_threads() == 1 and sent[-1][:2] == ("step", 2)
+    finally:
+        set_threads(before)
