@@ -205,6 +205,11 @@ def sidebar_jobs() -> None:
             # page that waits for the job opens it; the run selector follows on the next click.
             st.caption("No training running. Start one on **Train** or **Home**.")
             return
+        if page_polls:  # a bar drawn once here would stand still beside the page's live one
+            for s in live:
+                state = "running" if s.status == services.RUNNING else "queued"
+                st.caption(f"**{s.spec.detector}** · {state} — progress on this page")
+            return
         for s in live:
             st.progress(s.fraction, text=f"{s.spec.detector} · {queue_text(s)}")
 

@@ -152,5 +152,6 @@ def test_the_running_job_takes_the_thread_count_the_server_wants_between_steps()
         wanted.value = 1
         monitor.on_step(2, 0.4)
         assert torch.get_num_threads() == 1 and sent[-1][:2] == ("step", 2)
+        assert monitor.thread_changes == [[2, 1]]  # the run records it
     finally:
         set_threads(before)
