@@ -818,12 +818,13 @@ class JobManager:
         trainer = None
         try:
             trainer = self._training_process(slot)
-            trainer.submit(job.spec, self.root, job.run_id, job_threads(self._busy(job)))
+            trainer.submit(job.spec, self.root, job.run_id,
+                           job_threads(self._busy(job), self.workers))
             while True:
                 if job.cancel.is_set():
                     trainer.cancel.set()
                 msg = trainer.receive(timeout=0.2)
-                trainer.want_threads(job_threads(self._busy(job)))  # a class may arrive mid-job
+                trainer.want_threads(job_threads(self._busy(job), self.workers))  # a class arrives mid-job
                 if msg is None:
                     continue
                 kind = msg[0]

@@ -117,16 +117,22 @@ def training_threads() -> int:
     return min(DEFAULT_JOB_THREADS, spare)
 
 
-def job_threads(busy: bool) -> int:
-    """Torch threads for the next job: :func:`training_threads`, except on one or two cores while
-    the server is *busy* — other jobs wait in the queue or more than two sessions follow this
-    one — where the job gets one thread and leaves the other core to the server: ten sessions
-    polling their progress views slowed a two-thread job so much that a queue of ten different
-    quick starts finished later than on one thread (``python -m ad_core.benchmarks.classroom``:
-    108.9 s against 90.7 s). ``ANOMALY_LAB_TRAINING_THREADS`` always wins."""
-    chosen = _env_int("ANOMALY_LAB_TRAINING_THREADS", "ANOMALY_LAB_TRAIN_THREADS",
-                      "ANOMALY_LAB_TRAINING_WORKERS")
-    if busy and usable_cores() <= 2 and not chosen:
+def job_threads(busy: bool, workers: int = 1) -> int:
+    """Torch threads for the running job of a manager with ``workers`` training slots:
+    ``ANOMALY_LAB_TRAINING_THREADS`` when set; in a pool of several slots, its share of the spare
+    cores; else :func:`training_threads`, except on one or two cores while the server is *busy* —
+    other jobs wait in the queue or more than two sessions follow this one — where the job gets
+    one thread and leaves the other core to the server: ten sessions polling their progress
+    views slowed a two-thread job so much that a queue of ten different quick starts finished
+    later than on one thread (``python -m ad_core.benchmarks.classroom``: 108.9 s against
+    90.7 s)."""
+    pinned = _env_int("ANOMALY_LAB_TRAINING_THREADS", "ANOMALY_LAB_TRAIN_THREADS")
+    if pinned:
+        return pinned
+    slots = max(int(workers), _env_int("ANOMALY_LAB_TRAINING_WORKERS") or 1)
+    if slots > 1:
+        return max(1, max(1, usable_cores() - 1) // slots)
+    if busy and usable_cores() <= 2:
         return 1
     return training_threads()
 

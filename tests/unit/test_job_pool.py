@@ -113,9 +113,11 @@ def test_on_two_cores_a_lone_job_takes_both_and_a_class_leaves_one_to_the_server
     monkeypatch.setattr(worker, "usable_cores", lambda: 2)
     assert (worker.job_threads(busy=False), worker.job_threads(busy=True)) == (2, 1)
     assert worker.training_workers() == 1
+    assert worker.job_threads(busy=False, workers=2) == 1  # two slots on 2 cores: one thread each
     monkeypatch.setattr(worker, "usable_cores", lambda: 8)  # a pool of one-thread jobs
     assert (worker.job_threads(busy=False), worker.job_threads(busy=True)) == (1, 1)
     assert worker.training_workers() == 7
+    assert worker.job_threads(busy=False, workers=3) == 2
     monkeypatch.setattr(worker, "usable_cores", lambda: 2)
     monkeypatch.setenv("ANOMALY_LAB_TRAINING_THREADS", "3")  # the user's choice always wins
     assert (worker.job_threads(busy=False), worker.job_threads(busy=True)) == (3, 3)
@@ -155,3 +157,29 @@ def test_the_running_job_takes_the_thread_count_the_server_wants_between_steps()
         assert monitor.thread_changes == [[2, 1]]  # the run records it
     finally:
         set_threads(before)
+
+
+def test_a_job_drops_to_one_thread_when_a_queue_forms_and_its_run_says_so(tmp_path,
+                                                                          monkeypatch) -> None:
+    from ad_core import worker
+
+    for name in ("ANOMALY_LAB_TRAINING_THREADS", "ANOMALY_LAB_TRAIN_THREADS",
+                 "ANOMALY_LAB_TRAINING_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(worker, "usable_cores", lambda: 2)  # the parent decides the count
+    m = jobs.JobManager(root=tmp_path, workers=1, journal=False)
+    try:
+        first = m.submit(ExperimentSpec("digits", ["1"], "ae", params={"epochs": 150},
+                                        explain_n=10, embed_n=50), "ann")
+        t_end = time.time() + 120
+        while m.snapshot(first, "ann").step < 3 and time.time() < t_end:
+            time.sleep(0.05)
+        queued = m.submit(CANCER, "ben")  # a queue forms: the running job takes one thread
+        s = m.wait(first, "ann", timeout=180)
+        assert s.status == jobs.DONE, s.error
+        machine = load_run(s.run_id, tmp_path).config["machine"]
+        assert machine["torch_threads"] == 1
+        assert [t for _, t in machine["thread_changes"]][-1] == 1
+        assert m.wait(queued, "ben", timeout=120).status == jobs.DONE
+    finally:
+        m.shutdown()
