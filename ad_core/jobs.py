@@ -84,6 +84,8 @@ from ad_core.worker import (
     training_workers,
 )
 
+#: Seconds between two looks at the load for the running job's torch threads.
+THREADS_LOOK_S = 0.5
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 INTERRUPTED = "interrupted"
 ACTIVE = (QUEUED, RUNNING)
@@ -820,11 +822,16 @@ class JobManager:
             trainer = self._training_process(slot)
             trainer.submit(job.spec, self.root, job.run_id,
                            job_threads(self._busy(job), self.workers))
+            next_look = time.monotonic() + THREADS_LOOK_S
             while True:
                 if job.cancel.is_set():
                     trainer.cancel.set()
                 msg = trainer.receive(timeout=0.2)
-                trainer.want_threads(job_threads(self._busy(job), self.workers))  # a class arrives mid-job
+                # a class may arrive mid-job; looked at twice a second, not per step message
+                # (a look takes the queue's lock, which every polling session takes too)
+                if time.monotonic() >= next_look:
+                    next_look = time.monotonic() + THREADS_LOOK_S
+                    trainer.want_threads(job_threads(self._busy(job), self.workers))
                 if msg is None:
                     continue
                 kind = msg[0]

@@ -99,16 +99,27 @@ def run_reference(r: Run) -> dict[str, np.ndarray]:
     return ref
 
 
-def reference_kind(r: Run, det: Detector) -> str:
+def reference_kind(r: Run, det: Detector | None = None) -> str:
     """``"mean"`` when the detector scores the run's mean training normal at or below its own
-    threshold (the mean is a normal input to it), else ``"nearest"`` (module docstring)."""
+    threshold (the mean is a normal input to it), else ``"nearest"`` (module docstring). Decided
+    once per run and kept in ``cache/attribution_reference_kind.txt``; ``det`` (the run's
+    detector) is loaded only when that is missing."""
     key = _key(r, "reference_kind")
     with _lock:
         if key in _memo:
             return str(_memo[key])
-    mean = run_reference(r)["mean"]
-    score = float(det.decision_function(np.asarray(mean, np.float32)[None])[0])
-    kind = "mean" if score <= float(det.threshold_) else "nearest"
+    path = r.path / "cache" / "attribution_reference_kind.txt"
+    kind = path.read_text().strip() if path.exists() else ""
+    if kind not in REFERENCE_NAME:
+        det = det if det is not None else r.detector()
+        mean = run_reference(r)["mean"]
+        score = float(det.decision_function(np.asarray(mean, np.float32)[None])[0])
+        kind = "mean" if score <= float(det.threshold_) else "nearest"
+        with contextlib.suppress(OSError):
+            tmp = r.cache_path(f"attribution_reference_kind.{os.getpid()}-"
+                               f"{threading.get_ident()}.tmp")
+            tmp.write_text(kind)
+            os.replace(tmp, path)
     with _lock:
         _memo[key] = kind
     return kind
@@ -208,11 +219,11 @@ def flagged_drivers(r: Run, det: Detector | None = None, limit: int = 40
     x = r.test_x()
     if x.ndim != 2:
         return None
-    det = det if det is not None else r.detector()
     name = f"attribution_flagged_{limit}_{reference_kind(r, det)}"
     path = r.path / "cache" / f"{name}.npz"
     if path.exists():
         return load_npz(path)
+    det = det if det is not None else r.detector()
     sc = r.scores
     if not len(x) or "test" not in sc:
         raise BadDataError(f"Run {r.run_id} stored no test inputs or scores.")
@@ -237,16 +248,13 @@ def gallery_maps(r: Run, rows: np.ndarray) -> np.ndarray:
     (``[k, H, W]``), for the galleries' overlay; each row's map is cached in
     ``cache/attribution_rows.npz`` so a gallery is attributed once."""
     path = r.path / "cache" / "attribution_rows.npz"
+    kind = reference_kind(r)
     cached = load_npz(path) if path.exists() else {}
-    det = None
-    kind = cached.get("reference")
-    if kind is None or str(kind) not in REFERENCE_NAME:  # cached before the reference choice
-        det = r.detector()
-        kind, cached = reference_kind(r, det), {}
-    kind = str(kind)
+    if str(cached.get("reference", "mean")) != kind:  # maps against another reference
+        cached = {}
     todo = [int(i) for i in rows if f"r{int(i)}" not in cached]
     if todo:
-        det = det if det is not None else r.detector()
+        det = r.detector()
         x = r.test_x()[todo]
         scale = run_scales(r, det)[methods_of(det)[0]]
         maps = det.attribute(x, reference=references(r, det, x)) / scale

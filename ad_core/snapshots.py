@@ -126,7 +126,7 @@ def frozen_training(det: Any, train_x: torch.Tensor) -> Iterator[None]:
         for m, _ in modes:
             m.eval()
         with torch.no_grad():
-            added = _interim_state(det, train_x)
+            added = det._interim_state(train_x)  # :meth:`Detector._interim_state`
         yield
     finally:
         for name in added:
@@ -139,12 +139,6 @@ def frozen_training(det: Any, train_x: torch.Tensor) -> Iterator[None]:
         random.setstate(rng[2])
         if rng[3] is not None:
             torch.cuda.set_rng_state_all(rng[3])
-
-
-def _interim_state(det: Any, train_x: torch.Tensor) -> list[str]:
-    """The detector's own mid-training state (:meth:`Detector._interim_state`), if it has one."""
-    make = getattr(det, "_interim_state", None)
-    return list(make(train_x)) if make is not None else []
 
 
 @dataclass

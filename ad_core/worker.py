@@ -34,9 +34,8 @@ the difference on: the quick start's Toll run on 2 threads scores the 1,000 test
 2.9 % (at most 15 %) away from the same seed's run on 1 thread, Spearman ρ 0.995, AUROC 0.8934
 against 0.8929. So a run whose threads changed during the fit says so in its ``config.json``
 (``machine.thread_changes``), and ``ANOMALY_LAB_TRAINING_THREADS`` pins the count for runs that
-must repeat bit for bit.
-``OMP_WAIT_POLICY=PASSIVE`` did not help (11.5 s
-standalone on 2 threads).
+must repeat bit for bit. ``OMP_WAIT_POLICY=PASSIVE`` did not help (11.5 s standalone on 2
+threads).
 """
 
 from __future__ import annotations
@@ -236,9 +235,9 @@ def serve(conn: Connection, cancel: Any, threads: int, preload: tuple[str, ...],
             return
         if msg is None:
             return
-        spec, root, run_id, job_threads_ = msg
-        if job_threads_:
-            set_threads(job_threads_)
+        spec, root, run_id = msg
+        if wanted is not None and wanted.value > 0:  # the job's threads, from its first step
+            set_threads(wanted.value)
         run_job(conn, cancel, spec, root, run_id, run_experiment, wanted)
 
 
@@ -320,7 +319,7 @@ class TrainingProcess:
         (default: the ones it has)."""
         self.cancel.clear()
         self.wanted.value = int(threads or 0)
-        self.conn.send((spec, None if root is None else str(root), run_id, threads))
+        self.conn.send((spec, None if root is None else str(root), run_id))
 
     def want_threads(self, threads: int) -> None:
         """Ask the running job to use ``threads`` torch threads from its next step on."""
